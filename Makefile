@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else bootstrapped from PyPI into a private tool venv (.tools/).
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+DATA ?= data/sample
+SEED ?= 20230401
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+# dagster.yaml at the repository root configures the local instance (storage under .dagster_home/).
+export DAGSTER_HOME ?= $(CURDIR)
+
+.PHONY: help setup demo test lint generate run ui
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools && .tools/bin/pip install --quiet uv
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced  ## install the locked environment into .venv
+
+generate: setup  ## write the calibrated synthetic PRO-ACT + PMS sample to $(DATA)
+	$(RUN) als-eca generate --out $(DATA) --seed $(SEED)
+
+run: setup  ## materialise the whole asset graph on $(DATA)
+	$(RUN) als-eca run --proact $(DATA)/proact --pms $(DATA)/pms
+
+demo: generate run  ## generate the sample data and run everything end to end
+
+test: setup  ## the whole test suite
+	$(RUN) pytest -n 2 --dist loadgroup
+
+lint: setup  ## ruff
+	$(RUN) ruff check .

@@ -1,0 +1,1 @@
+"""als_eca package."""

@@ -1,0 +1,89 @@
+"""dbt wiring: the dbt project's models, seeds and tests as Dagster assets and asset checks.
+
+The manifest is built by `dbt parse` when the code location loads (never at import) and reused while no file of
+the dbt project has changed since.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from als_eca.settings import get_settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+_PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
+
+
+class AlsDbtTranslator(DagsterDbtTranslator):
+    """Asset keys `[layer, model]` (layer = the model's schema: staging, intermediate, marts), grouped by layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        return dbt_resource_props["schema"]
+
+
+TRANSLATOR = AlsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _newest_project_mtime() -> float:
+    paths = (p for pattern in _PROJECT_FILES for p in DBT_PROJECT_DIR.glob(pattern) if p.is_file())
+    return max((p.stat().st_mtime for p in paths), default=0.0)
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The dbt project, with a manifest that is current (re-parsed only when a project file is newer)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_project_mtime():
+        os.environ.setdefault("ALS_ECA_WAREHOUSE", str(get_settings().warehouse))
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(
+            ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+        )
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
+    return project
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    """All dbt models and seeds as one multi-asset; dbt tests become asset checks (blocking when severity error)."""
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        pool="duckdb_writer",
+        name="dbt_warehouse",
+    )
+    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        # The profile reads ALS_ECA_WAREHOUSE; the settings resolve the same variable for every other component.
+        os.environ["ALS_ECA_WAREHOUSE"] = str(get_settings().warehouse)
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dbt_warehouse
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR))
