@@ -1,0 +1,48 @@
+"""Great Expectations suites (expectations/) as Dagster asset checks, one check per suite."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from expectations.suites import SUITES, Suite
+from orchestration.resources import WarehouseResource
+
+
+def _gx_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(list(suite.asset_key)),
+        name=suite.name,
+        description=suite.description,
+        blocking=suite.blocking,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        from expectations.validate import validate
+
+        with warehouse.connect() as con:
+            outcome = validate(suite, con)
+        failed = outcome.failed()
+        table = "\n".join(
+            ["| expectation | column | unexpected | sample / observed |", "|---|---|---|---|"]
+            + [
+                f"| {o.expectation} | {o.column or ''} | {o.unexpected_count if o.unexpected_count is not None else ''}"
+                f" | {o.unexpected_sample or o.observed_value} |"
+                for o in outcome.outcomes
+                if not o.success
+            ]
+        )
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            # A blocking suite guards the analysis: its failure is an error; the others are warnings to look at.
+            severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rows_validated": outcome.rows,
+                "expectations": len(outcome.outcomes),
+                "failed_expectations": len(failed),
+                "failures": dg.MetadataValue.md(table if failed else "all expectations met"),
+            },
+        )
+
+    return _check
+
+
+gx_checks = [_gx_check(s) for s in SUITES]
