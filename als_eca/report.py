@@ -1,0 +1,82 @@
+"""The study report: one self-contained HTML file (figures embedded as PNG data URIs).
+
+Each section names the asset its numbers come from, so every figure in the report can be traced back.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class Image:
+    caption: str
+    png: bytes
+
+
+@dataclass
+class Section:
+    title: str
+    source_asset: str
+    blocks: list[Any] = field(default_factory=list)  # str (paragraph), pd.DataFrame (table) or Image
+
+
+def figure_png(fig) -> bytes:
+    """A matplotlib Figure as PNG bytes (closes the figure)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;color:#222;
+line-height:1.45;padding:0 1em}
+h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;
+text-align:left}th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}
+.source{color:#777;font-size:.85em}figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
+img{max-width:100%}
+"""
+
+
+def _block_html(block: Any) -> str:
+    if isinstance(block, Image):
+        data = base64.b64encode(block.png).decode("ascii")
+        return (f'<figure><img alt="{html.escape(block.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+    if isinstance(block, pd.DataFrame):
+        return block.to_html(index=False, na_rep="", escape=True, border=0)
+    return f"<p>{html.escape(str(block))}</p>"
+
+
+def render_report(title: str, sections: list[Section], subtitle: str = "") -> str:
+    """Render the sections to a self-contained HTML document."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>' for i, s in enumerate(sections))
+    body = "".join(
+        f'<h2 id="s{i}">{html.escape(s.title)}</h2><p class="source">source asset: '
+        f"<code>{html.escape(s.source_asset)}</code></p>" + "".join(_block_html(b) for b in s.blocks)
+        for i, s in enumerate(sections)
+    )
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(subtitle)}</p><p class=source>generated {stamp}</p><ol>{toc}</ol>{body}</body></html>"
+    )
+
+
+def write_report(path: Path, title: str, sections: list[Section], subtitle: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(title, sections, subtitle), encoding="utf-8")
+    return path

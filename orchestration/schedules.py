@@ -1,0 +1,16 @@
+"""When the graph runs on its own: a daily refresh of everything."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+daily_refresh = dg.ScheduleDefinition(
+    name="daily_refresh",
+    target=dg.AssetSelection.all(),
+    cron_schedule="0 5 * * *",
+    execution_timezone="UTC",
+    description="Materialise the whole graph every morning (raw → marts → analysis → report).",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+schedules = [daily_refresh]
