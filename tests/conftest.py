@@ -1,0 +1,32 @@
+"""Shared fixtures: a small generated dataset, made once per test worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+SMALL_SCALE = 0.05
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """Synthetic PRO-ACT + PMS at a small scale (a few seconds): `<dir>/proact`, `<dir>/pms`."""
+    import synthetic
+
+    out = tmp_path_factory.mktemp("small_data")
+    synthetic.generate(out, seed=SEED, scale=SMALL_SCALE)
+    return out
+
+
+@pytest.fixture()
+def pseudonym_key(monkeypatch) -> str:
+    key = "test-key-not-secret"
+    monkeypatch.setenv("ALS_ECA_PSEUDONYM_KEY", key)
+    return key
