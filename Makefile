@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := False
 # dagster.yaml at the repository root configures the local instance (storage under .dagster_home/).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: help setup demo test lint generate run ui
+.PHONY: help setup demo test lint generate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,10 +31,9 @@ setup: .venv/.synced  ## install the locked environment into .venv
 generate: setup  ## write the calibrated synthetic PRO-ACT + PMS sample to $(DATA)
 	$(RUN) als-eca generate --out $(DATA) --seed $(SEED)
 
-run: setup  ## materialise the whole asset graph on $(DATA)
-	$(RUN) als-eca run --proact $(DATA)/proact --pms $(DATA)/pms
-
-demo: generate run  ## generate the sample data and run everything end to end
+demo: generate  ## generate the sample data and run everything end to end
+	$(RUN) als-eca calibration $(DATA)
+	@echo "sample data: $(DATA)/proact (PRO-ACT download layout), $(DATA)/pms (PMS exports)"
 
 test: setup  ## the whole test suite
 	$(RUN) pytest -n 2 --dist loadgroup

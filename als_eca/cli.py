@@ -34,31 +34,19 @@ def generate(
 
 
 @app.command()
-def run(
-    proact: Annotated[Path | None, typer.Option(help="PRO-ACT folder (default: $ALS_ECA_PROACT_DIR).")] = None,
-    pms: Annotated[Path | None, typer.Option(help="Folder of pms_export_* deliveries (default: $ALS_ECA_PMS_DIR).")] = None,
-    warehouse: Annotated[Path | None, typer.Option(help="DuckDB file (default: $ALS_ECA_WAREHOUSE).")] = None,
+def calibration(
+    data: Annotated[Path, typer.Argument(help="Folder written by `als-eca generate` at scale 1.")],
+    scale: Annotated[float, typer.Option(help="The scale the data was generated at.")] = 1.0,
 ) -> None:
-    """Materialise the whole asset graph in-process: raw tables, dbt marts, checks, analysis and report."""
-    from als_eca.pipeline import run_pipeline
+    """Compare generated data with the paper's published figures (a table: figure | paper | generated)."""
+    from synthetic.measure import measure, table
 
-    ok = run_pipeline(proact_dir=proact, pms_dir=pms, warehouse=warehouse)
-    raise typer.Exit(code=0 if ok else 1)
-
-
-@app.command()
-def analyze(
-    cohort: Annotated[Path, typer.Argument(help="CSV with the columns of mart_survival_cohort.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for results.json and figures.")],
-    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the smaller group maximum).")] = None,
-    caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
-    ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
-) -> None:
-    """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json and figures."""
-    from als_eca.analyze import analyze_cohort_file
-
-    results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio)
-    typer.echo(f"results: {results_path}")
+    figures = measure(data, scale=scale)
+    typer.echo(table(figures))
+    misses = [f.name for f in figures if not f.ok]
+    if misses:
+        typer.echo(f"outside tolerance: {', '.join(misses)}", err=True)
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

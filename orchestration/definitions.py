@@ -7,11 +7,11 @@ import dagster as dg
 
 def build_definitions() -> dg.Definitions:
     """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
+    from als_eca.settings import get_settings
+
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.raw import raw_assets, raw_checks
     from orchestration.resources import WarehouseResource
-
-    from als_eca.settings import get_settings
 
     settings = get_settings()
     return dg.Definitions(

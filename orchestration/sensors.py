@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import dagster as dg
-
 from als_eca.settings import get_settings
 
 

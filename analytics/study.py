@@ -1,0 +1,218 @@
+"""End-to-end matched analysis of Nam et al. 2023 (PS -> 1:1 NN matching -> KM / log-rank / RMST / Cox).
+
+Used by the CLI and the Dagster analysis assets; ``StudyResult.to_json_dict()`` is the ``results.json``
+contract (docs: analytics section of the lead's brief). Survival analyses are unweighted on the matched set,
+which equals MatchIt's weighted analysis for 1:1 matching and for k:1 matching where every treated unit got k
+controls. Times are days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics.balance import smd_table
+from analytics.cox import CoxResult, fit_cox
+from analytics.matching import MatchResult, match_on_score
+from analytics.propensity import LogisticFit, design_covariates, propensity_score
+from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "subject_id", "treated", "group", "time_days", "event", "age", "sex", "onset_site", "alsfrs_r_baseline",
+    "riluzole", "disease_duration_months",
+)
+#: Cox model of the paper: 3-level group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54.
+COX_TERMS: tuple[str, ...] = (
+    "group_single", "group_multiple", "sex_male", "onset_bulbar", "riluzole", "alsfrs_r_baseline_ge31", "age_ge54",
+)
+SURVIVAL_TIMES: tuple[int, ...] = (365, 730, 1095)
+ALSFRS_CUT = 31.0
+AGE_CUT = 54.0
+
+
+def validate_cohort(cohort: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Check the input contract and return the analysed rows (``eligible`` true when that column exists).
+
+    Raises ``ValueError`` naming the offending column.
+    """
+    missing = [c for c in (*REQUIRED_COLUMNS, *extra) if c not in cohort.columns]
+    if missing:
+        raise ValueError(f"cohort is missing required column(s): {', '.join(missing)}")
+    df = cohort
+    if "eligible" in df.columns:
+        el = df["eligible"]
+        if el.isna().any():
+            raise ValueError("column 'eligible' has missing values")
+        if el.dtype == object:
+            el = el.astype(str).str.lower().map({"true": True, "false": False, "1": True, "0": False})
+            if el.isna().any():
+                raise ValueError("column 'eligible' must be boolean")
+        df = df.loc[el.astype(bool).to_numpy()]
+    df = df.reset_index(drop=True)
+    if df["subject_id"].isna().any() or df["subject_id"].duplicated().any():
+        raise ValueError("column 'subject_id' must be unique and non-missing")
+    for col in ("treated", "event", "riluzole"):
+        if df[col].isna().any() or not pd.to_numeric(df[col], errors="coerce").isin([0, 1]).all():
+            raise ValueError(f"column {col!r} must be 0/1 without missing values")
+    t = pd.to_numeric(df["time_days"], errors="coerce")
+    if t.isna().any() or (t < 0).any():
+        raise ValueError("column 'time_days' must be numeric, non-missing and >= 0")
+    tr = df["treated"].astype(int)
+    grp = df["group"].astype(str)
+    if not grp[tr == 0].eq("control").all():
+        raise ValueError("column 'group' must be 'control' for every untreated patient")
+    if not grp[tr == 1].isin(["single", "multiple"]).all():
+        raise ValueError("column 'group' must be 'single' or 'multiple' for every treated patient")
+    if tr.sum() == 0 or (tr == 0).sum() == 0:
+        raise ValueError("column 'treated' must contain both treated (1) and control (0) patients")
+    design_covariates(df, extra)  # validates covariate columns
+    return df
+
+
+def cox_design(matched: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Cox design matrix (0/1 columns ``COX_TERMS``) from cohort columns."""
+    return pd.DataFrame(
+        {
+            "group_single": (matched["group"] == "single").astype(float),
+            "group_multiple": (matched["group"] == "multiple").astype(float),
+            "sex_male": (matched["sex"].astype(str).str.upper() == "M").astype(float),
+            "onset_bulbar": (matched["onset_site"].astype(str).str.lower() == "bulbar").astype(float),
+            "riluzole": matched["riluzole"].astype(float),
+            "alsfrs_r_baseline_ge31": (matched["alsfrs_r_baseline"].astype(float) >= ALSFRS_CUT).astype(float),
+            "age_ge54": (matched["age"].astype(float) >= AGE_CUT).astype(float),
+        },
+        index=matched.index,
+    )
+
+
+@dataclass
+class StudyResult:
+    """Every intermediate object of the matched analysis; ``to_json_dict()`` gives the results.json contract."""
+
+    n_treated: int
+    n_control: int
+    ps_fit: LogisticFit
+    scores: pd.Series  # indexed by subject_id
+    matching: MatchResult
+    smd_before: pd.DataFrame
+    smd_after: pd.DataFrame
+    matched: pd.DataFrame  # matched rows with `pair` (subclass) column
+    km: dict[str, KaplanMeier]
+    logrank: LogRank
+    tau: float
+    rmst: dict[str, tuple[float, float]]
+    cox: CoxResult
+    cox_robust: CoxResult
+    pairwise_single_vs_multiple: LogRank | None
+    cox_terms: list[str] = field(default_factory=lambda: list(COX_TERMS))
+
+    def to_json_dict(self) -> dict:
+        """The results.json contract; NaN/inf become ``None``, numpy scalars plain Python."""
+
+        def km_block(k: KaplanMeier) -> dict:
+            med, lo, hi = k.median()
+            at = k.survival_at(SURVIVAL_TIMES)
+            return {"n": k.n, "events": k.events, "median": med, "median_lower": lo, "median_upper": hi,
+                    "surv": {str(int(t)): s for t, s in zip(at["time"], at["surv"], strict=True)}}
+
+        def cox_block(fit: CoxResult, robust: bool) -> dict:
+            s = fit.summary(robust=robust)
+            return {"terms": {t: ({"hr": s.at[t, "hr"], "lower": s.at[t, "lower"], "upper": s.at[t, "upper"],
+                                   "p": s.at[t, "p"]} if t in s.index else
+                                  {"hr": None, "lower": None, "upper": None, "p": None}) for t in self.cox_terms}}
+
+        pw = self.pairwise_single_vs_multiple
+        out = {
+            "n": {"treated": self.n_treated, "control": self.n_control},
+            "propensity": {"coef": dict(self.ps_fit.coef)},
+            "matching": {
+                "pairs": self.matching.pairs[["treated_id", "control_id"]].values.tolist(),
+                "smd": {"before": dict(self.smd_before["smd"]), "after": dict(self.smd_after["smd"])},
+            },
+            "km": {"treated": km_block(self.km["treated"]), "control": km_block(self.km["control"])},
+            "logrank": {"chisq": self.logrank.chisq, "p": self.logrank.p},
+            "rmst": {
+                "tau": self.tau,
+                "treated": {"estimate": self.rmst["treated"][0], "se": self.rmst["treated"][1]},
+                "control": {"estimate": self.rmst["control"][0], "se": self.rmst["control"][1]},
+            },
+            "cox": cox_block(self.cox, robust=False),
+            "cox_robust": cox_block(self.cox_robust, robust=True),
+            "pairwise_logrank": {"single_vs_multiple": {"chisq": pw.chisq if pw else None, "p": pw.p if pw else None}},
+        }
+        return json_safe(out)
+
+
+def json_safe(obj):
+    """Recursively convert to JSON-serialisable Python: NaN/inf -> None, numpy scalars -> int/float/bool."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_safe(v) for v in obj.tolist()]
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def run_matched_analysis(
+    cohort: pd.DataFrame,
+    tau: float | None = None,
+    caliper: float | None = None,
+    ratio: int = 1,
+    extra_ps_covariates: Sequence[str] = (),
+) -> StudyResult:
+    """PS (glm) -> greedy NN matching (MatchIt rule, ``caliper`` in SD of the score) -> outcomes on the matched set.
+
+    ``tau`` for the RMST defaults to the smaller of the two groups' largest follow-up time in the matched set.
+    """
+    extra = tuple(extra_ps_covariates)
+    df = validate_cohort(cohort, extra)
+    ps_fit, ps = propensity_score(df, extra_covariates=extra)
+    m = match_on_score(df["subject_id"], df["treated"], ps, ratio=ratio, caliper=caliper)
+    if m.pairs.empty:
+        raise ValueError("no matched pairs (caliper too narrow?)")
+    covs = design_covariates(df, extra)
+    w = m.weights.reindex(df["subject_id"]).to_numpy()
+    smd_before = smd_table(covs, df["treated"])
+    smd_after = smd_table(covs, df["treated"], weights=w)
+    pair_of = dict(zip(m.pairs["control_id"], m.pairs["subclass"], strict=True))
+    pair_of.update(dict(zip(m.pairs["treated_id"], m.pairs["subclass"], strict=False)))
+    matched = df.loc[w > 0].copy()
+    matched["pair"] = matched["subject_id"].map(pair_of).astype(int)
+    matched["ps"] = ps[w > 0]
+    t = matched["time_days"].astype(float).to_numpy()
+    e = matched["event"].astype(int).to_numpy()
+    arm = np.where(matched["treated"].astype(int) == 1, "treated", "control")
+    km = {a: kaplan_meier(t[arm == a], e[arm == a]) for a in ("treated", "control")}
+    lr = logrank_test(t, e, arm)
+    if tau is None:
+        tau = float(min(t[arm == "treated"].max(), t[arm == "control"].max()))
+    rmst = {a: km[a].rmst(tau) for a in ("treated", "control")}
+    x = cox_design(matched)
+    x = x.loc[:, (x != 0).any() & (x != 1).any()]  # a constant term (e.g. no 'multiple' patient) is not estimable
+    cox = fit_cox(t, e, x)
+    cox_r = fit_cox(t, e, x, cluster=matched["pair"].to_numpy())
+    tr = matched["treated"].astype(int).to_numpy() == 1
+    grp = matched["group"].astype(str).to_numpy()
+    pw = logrank_test(t[tr], e[tr], grp[tr]) if len(set(grp[tr])) == 2 else None
+    return StudyResult(
+        n_treated=int((df["treated"] == 1).sum()), n_control=int((df["treated"] == 0).sum()),
+        ps_fit=ps_fit, scores=pd.Series(ps, index=df["subject_id"].to_numpy()), matching=m,
+        smd_before=smd_before, smd_after=smd_after, matched=matched, km=km, logrank=lr, tau=tau, rmst=rmst,
+        cox=cox, cox_robust=cox_r, pairwise_single_vs_multiple=pw,
+    )

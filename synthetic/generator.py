@@ -1,0 +1,118 @@
+"""`generate()`: write the synthetic PRO-ACT download and two cumulative PMS exports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from synthetic import calibration as cal
+from synthetic import pms, proact
+from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS, proact_file_name
+
+CHUNK_SUBJECTS = 20_000  # fixed, so files depend on (seed, scale) only, and memory stays bounded
+
+
+@dataclass
+class GenerationSummary:
+    out_dir: str
+    seed: int
+    scale: float
+    true_treatment_hr: float
+    proact_subjects: int
+    pms_patients: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"seed {self.seed}, scale {self.scale}: {self.proact_subjects} PRO-ACT subjects, "
+                 f"{self.pms_patients} PMS patients, true treatment HR {self.true_treatment_hr}"]
+        lines += [f"  {name}: {n} rows" for name, n in sorted(self.rows.items())]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _write(frame: pd.DataFrame, path: Path, columns: list[str], header: bool, crlf: bool) -> None:
+    frame = frame.reindex(columns=columns).fillna("")
+    frame.to_csv(path, mode="w" if header else "a", header=header, index=False,
+                 lineterminator="\r\n" if crlf else "\n", encoding="utf-8")
+
+
+def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, progress: bool) -> tuple[int, dict]:
+    out.mkdir(parents=True, exist_ok=True)
+    total = max(20, round(cal.PROACT_DEMOGRAPHICS_SUBJECTS * scale))
+    design_seed, *chunk_seeds = rng_root.spawn(1 + -(-total // CHUNK_SUBJECTS))
+    trials = proact.trial_design(np.random.default_rng(design_seed))
+    rows = {form: 0 for form in PROACT_COLUMNS}
+    for c, seed in enumerate(tqdm(chunk_seeds, desc="PRO-ACT", unit="chunk", disable=not progress)):
+        rng = np.random.default_rng(seed)
+        start = c * CHUNK_SUBJECTS
+        ids = proact.subject_ids(start, min(CHUNK_SUBJECTS, total - start), total)
+        subjects = proact.simulate_subjects(rng, ids, trials)
+        tables = {"ALSFRS": proact.alsfrs_rows(rng, subjects)}
+        tables["DEATHDATA"] = proact.deathdata_rows(rng, subjects, proact.last_visit(tables["ALSFRS"]))
+        if c == 0 and len(tables["DEATHDATA"]):  # the real file has one subject twice, with two Death_Days
+            dead = tables["DEATHDATA"][tables["DEATHDATA"]["Death_Days"] != ""].head(1).copy()
+            dead["Death_Days"] = (pd.to_numeric(dead["Death_Days"]) + 12).astype(int).astype(str)
+            tables["DEATHDATA"] = pd.concat([tables["DEATHDATA"], dead], ignore_index=True)
+        tables["ALSHISTORY"] = proact.history_rows(rng, subjects)
+        tables.update(proact.small_tables(rng, subjects, tables["ALSFRS"]))
+        for form, columns in PROACT_COLUMNS.items():
+            frame = tables[form]
+            frame = frame.iloc[rng.permutation(len(frame))]  # real files are not sorted
+            _write(frame, out / proact_file_name(form), columns, header=c == 0, crlf=True)
+            rows[form] += len(frame)
+    return total, rows
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tuple[int, dict]:
+    rng = np.random.default_rng(seed)
+    n = max(8, round(cal.PMS_PATIENTS * scale))
+    patients = pms.simulate_patients(rng, n)
+    inj = pms.injections(rng, patients)
+    qs = pms.assessments(rng, patients)
+    ae = pms.adverse_events(rng, patients, inj)
+    rows = {}
+    for cutoff, corrections in ((cal.PMS_EARLIER_CUTOFF, True), (cal.PMS_END, False)):
+        folder = out / f"pms_export_{cutoff}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tables = pms.export_tables(rng, patients, inj, qs, ae, np.datetime64(cutoff), corrections)
+        manifest = {"export_date": cutoff, "files": {}}
+        for domain, columns in PMS_COLUMNS.items():
+            path = folder / f"{domain}.csv"
+            _write(tables[domain], path, columns, header=True, crlf=False)
+            manifest["files"][path.name] = {"rows": len(tables[domain]), "sha256": _sha256(path)}
+            rows[f"pms_export_{cutoff}/{domain}"] = len(tables[domain])
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return n, rows
+
+
+def generate(out_dir: Path, seed: int = 20230401, scale: float = 1.0, progress: bool = False) -> GenerationSummary:
+    """Write `out_dir/proact/PROACT_*.csv` and `out_dir/pms/pms_export_<date>/` (two cumulative exports).
+
+    The same (seed, scale) gives byte-identical files. `scale` multiplies subject counts.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    out_dir = Path(out_dir)
+    root = np.random.SeedSequence(seed)
+    proact_seed, pms_seed = root.spawn(2)
+    n_proact, rows = _generate_proact(out_dir / "proact", proact_seed, scale, progress)
+    n_pms, pms_rows = _generate_pms(out_dir / "pms", pms_seed, scale)
+    return GenerationSummary(out_dir=str(out_dir), seed=seed, scale=scale, true_treatment_hr=cal.TRUE_TREATMENT_HR,
+                             proact_subjects=n_proact, pms_patients=n_pms,
+                             rows={**{proact_file_name(k): v for k, v in rows.items()}, **pms_rows})
