@@ -31,7 +31,9 @@ def _var(x: np.ndarray, binary: bool) -> float:
 
 
 def smd_table(
-    covariates: pd.DataFrame, treated: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None
+    covariates: pd.DataFrame,
+    treated: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """MatchIt SMDs. Without ``weights``: all units (``sum.all``); with matching ``weights``: the matched set
     (``sum.matched``, weighted means, denominator still from all treated units).
@@ -91,9 +93,16 @@ def table_one(
         sub = data[[group, var]].dropna()
         tab = pd.crosstab(sub[var], sub[group]).reindex(columns=levels, fill_value=0)
         stat, p = chisq_test(tab.to_numpy())
-        rows.append({"variable": labels.get(var, var), "level": "", **{str(lv): "" for lv in levels},
-                     "test": "Pearson chi-square" + (" (Yates)" if tab.shape == (2, 2) else ""),
-                     "statistic": stat, "p": p})
+        rows.append(
+            {
+                "variable": labels.get(var, var),
+                "level": "",
+                **{str(lv): "" for lv in levels},
+                "test": "Pearson chi-square" + (" (Yates)" if tab.shape == (2, 2) else ""),
+                "statistic": stat,
+                "p": p,
+            }
+        )
         for lev, counts in tab.iterrows():
             row = {"variable": "", "level": str(lev)}
             for lv in levels:

@@ -65,8 +65,12 @@ def _efron_terms(pr: _Prepared, beta: np.ndarray):
         a = (S1[None, :] - f[:, None] * D1[None, :]) / den[:, None]
         loglik += float(eta[di].sum() - np.log(den).sum())
         u[k] = pr.x[di].sum(axis=0) - a.sum(axis=0)
-        v[k] = ((S2[None] - f[:, None, None] * D2[None]) / den[:, None, None]).sum(axis=0) - np.einsum("li,lj->ij", a, a)
-        resid_terms.append((1 / den, a / den[:, None], (1 - f) / den, ((1 - f) / den)[:, None] * a, a.mean(axis=0)))
+        v[k] = ((S2[None] - f[:, None, None] * D2[None]) / den[:, None, None]).sum(axis=0) - np.einsum(
+            "li,lj->ij", a, a
+        )
+        resid_terms.append(
+            (1 / den, a / den[:, None], (1 - f) / den, ((1 - f) / den)[:, None] * a, a.mean(axis=0))
+        )
     return loglik, u, v, r, resid_terms
 
 
@@ -187,8 +191,17 @@ def fit_cox(
     else:
         raise RuntimeError("Cox model did not converge")
     vcov = np.linalg.inv(v.sum(axis=0))
-    res = CoxResult(names=names, coef=beta, vcov=vcov, loglik=ll, loglik_null=ll0, iterations=it, n=len(t),
-                    n_events=int(e.sum()), _prep=pr)
+    res = CoxResult(
+        names=names,
+        coef=beta,
+        vcov=vcov,
+        loglik=ll,
+        loglik_null=ll0,
+        iterations=it,
+        n=len(t),
+        n_events=int(e.sum()),
+        _prep=pr,
+    )
     if cluster is not None or robust:
         dfb = _score_residuals(pr, beta) @ vcov
         if cluster is not None:
@@ -203,7 +216,9 @@ def fit_cox(
     return res
 
 
-def cox_zph(fit: CoxResult, terms: Mapping[str, Sequence[str]] | None = None, global_test: bool = True) -> pd.DataFrame:
+def cox_zph(
+    fit: CoxResult, terms: Mapping[str, Sequence[str]] | None = None, global_test: bool = True
+) -> pd.DataFrame:
     """Proportional-hazards test of R ``cox.zph(fit)`` (survival >= 3.0, ``transform = "km"``).
 
     ``terms`` groups coefficients into model terms (e.g. ``{"group": ["group_single", "group_multiple"]}``,

@@ -156,7 +156,9 @@ class MatchResult:
     """Matched pairs by subject id plus MatchIt-style weights for every input unit."""
 
     pairs: pd.DataFrame  # treated_id, control_id, pass, distance, subclass (1-based, one per treated unit)
-    weights: pd.Series  # indexed by subject id: ATT matching weights (treated 1, controls 1/k of their treated)
+    weights: (
+        pd.Series
+    )  # indexed by subject id: ATT matching weights (treated 1, controls 1/k of their treated)
     caliper_width: float | None  # in score units
 
     @property

@@ -60,9 +60,20 @@ def compare_groups(values, groups, group_a, group_b) -> GroupComparison:
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     t = (a.mean() - b.mean()) / np.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return GroupComparison(str(group_a), str(group_b), len(a), len(b), float(a.mean()), float(a.std(ddof=1)),
-                           float(b.mean()), float(b.std(ddof=1)), float(a.mean() - b.mean()), float(t), float(df),
-                           float(2 * stats.t.sf(abs(t), df)))
+    return GroupComparison(
+        str(group_a),
+        str(group_b),
+        len(a),
+        len(b),
+        float(a.mean()),
+        float(a.std(ddof=1)),
+        float(b.mean()),
+        float(b.std(ddof=1)),
+        float(a.mean() - b.mean()),
+        float(t),
+        float(df),
+        float(2 * stats.t.sf(abs(t), df)),
+    )
 
 
 def iqr_mask(values) -> np.ndarray:
@@ -93,9 +104,14 @@ def alsfrs_change(
     v = v[v["gap"] <= window].sort_values(["subject_id", "gap", "visit_day"], kind="stable")
     v = v.drop_duplicates("subject_id")
     v = v[v["subject_id"].isin(baseline.index)]
-    out = pd.DataFrame({"subject_id": v["subject_id"].to_numpy(), "visit_day": v["visit_day"].to_numpy(dtype=float),
-                        "baseline": baseline.reindex(v["subject_id"]).to_numpy(dtype=float),
-                        "value": v["alsfrs_r_total"].to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "subject_id": v["subject_id"].to_numpy(),
+            "visit_day": v["visit_day"].to_numpy(dtype=float),
+            "baseline": baseline.reindex(v["subject_id"]).to_numpy(dtype=float),
+            "value": v["alsfrs_r_total"].to_numpy(dtype=float),
+        }
+    )
     out["change"] = out["value"] - out["baseline"]
     return out.dropna(subset=["baseline"]).reset_index(drop=True)
 
@@ -108,7 +124,9 @@ class SubgroupSurvival:
     logrank: LogRank
 
 
-def subgroup_survival(data: pd.DataFrame, by: str, time: str = "time_days", event: str = "event") -> SubgroupSurvival:
+def subgroup_survival(
+    data: pd.DataFrame, by: str, time: str = "time_days", event: str = "event"
+) -> SubgroupSurvival:
     """KM + log-rank by a subgroup column (e.g. ``korean`` among matched treated patients)."""
     if by not in data.columns:
         raise ValueError(f"missing column {by!r}")

@@ -31,7 +31,15 @@ def design_covariates(cohort: pd.DataFrame, extra: Sequence[str] = ()) -> pd.Dat
     Raises ``ValueError`` naming the column when a value is missing or not one of the allowed codes.
     """
     out = pd.DataFrame(index=cohort.index)
-    for col in ("age", "alsfrs_r_baseline", "riluzole", "disease_duration_months", "sex", "onset_site", *extra):
+    for col in (
+        "age",
+        "alsfrs_r_baseline",
+        "riluzole",
+        "disease_duration_months",
+        "sex",
+        "onset_site",
+        *extra,
+    ):
         if col not in cohort.columns:
             raise ValueError(f"cohort is missing required column {col!r}")
         if cohort[col].isna().any():
@@ -41,7 +49,9 @@ def design_covariates(cohort: pd.DataFrame, extra: Sequence[str] = ()) -> pd.Dat
         raise ValueError(f"column 'sex' must be 'M' or 'F', found {sorted(set(sex) - {'M', 'F'})}")
     onset = cohort["onset_site"].astype(str).str.lower()
     if not onset.isin(["bulbar", "limb"]).all():
-        raise ValueError(f"column 'onset_site' must be 'bulbar' or 'limb', found {sorted(set(onset) - {'bulbar', 'limb'})}")
+        raise ValueError(
+            f"column 'onset_site' must be 'bulbar' or 'limb', found {sorted(set(onset) - {'bulbar', 'limb'})}"
+        )
     out["age"] = pd.to_numeric(cohort["age"], errors="raise").astype(float)
     out["sex_male"] = (sex == "M").astype(float)
     out["onset_bulbar"] = (onset == "bulbar").astype(float)
@@ -50,7 +60,9 @@ def design_covariates(cohort: pd.DataFrame, extra: Sequence[str] = ()) -> pd.Dat
     if not ril.isin([0.0, 1.0]).all():
         raise ValueError("column 'riluzole' must be 0/1")
     out["riluzole"] = ril
-    out["disease_duration_months"] = pd.to_numeric(cohort["disease_duration_months"], errors="raise").astype(float)
+    out["disease_duration_months"] = pd.to_numeric(cohort["disease_duration_months"], errors="raise").astype(
+        float
+    )
     for col in extra:
         out[col] = pd.to_numeric(cohort[col], errors="raise").astype(float)
     return out
@@ -74,11 +86,14 @@ class LogisticFit:
         return pd.DataFrame({"estimate": self.coef, "std_error": self.se, "z": self.z, "p": self.p})
 
 
-def fit_logistic(x: pd.DataFrame, y: Sequence[float] | np.ndarray, tol: float = 1e-13, max_iter: int = 100) -> LogisticFit:
+def fit_logistic(
+    x: pd.DataFrame, y: Sequence[float] | np.ndarray, tol: float = 1e-10, max_iter: int = 100
+) -> LogisticFit:
     """Maximum-likelihood logistic regression with an intercept (R ``glm(y ~ x, family=binomial)``).
 
     Newton-Raphson: beta <- beta + (X'WX)^-1 X'(y - mu), W = mu(1-mu); stops when the largest step is below
-    ``tol`` x (1 + |beta|). Standard errors are sqrt(diag((X'WX)^-1)) at the MLE, Wald z and normal p as R.
+    ``tol`` x (1 + |beta|) (quadratic convergence: the
+    returned beta is then exact to ~tol^2). Standard errors are sqrt(diag((X'WX)^-1)) at the MLE, Wald z and normal p as R.
     """
     y = np.asarray(y, dtype=float)
     if not np.isin(y, [0.0, 1.0]).all():

@@ -13,7 +13,17 @@ from fractions import Fraction
 
 import pandas as pd
 
-AE_COLUMNS = ("subject_id", "pt", "soc", "soc_order", "serious", "hospitalisation", "death", "adr", "within_one_year")
+AE_COLUMNS = (
+    "subject_id",
+    "pt",
+    "soc",
+    "soc_order",
+    "serious",
+    "hospitalisation",
+    "death",
+    "adr",
+    "within_one_year",
+)
 KINDS = {"ae": None, "adr": "adr", "sae": "serious"}
 #: Default inclusion thresholds of the paper's tables: AEs in >= 5 % of patients, all ADRs, SAEs in >= 1 %.
 DEFAULT_MIN_PCT = {"ae": 5.0, "adr": 0.0, "sae": 1.0}
@@ -24,7 +34,9 @@ def pct(n: int, total: int) -> float:
     if total <= 0:
         raise ValueError("safety population size must be positive")
     q = Fraction(100 * n, total)
-    return float((Decimal(q.numerator) / Decimal(q.denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(
+        (Decimal(q.numerator) / Decimal(q.denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    )
 
 
 def cell(n_patients: int, total: int, n_events: int) -> str:
@@ -72,7 +84,11 @@ def safety_overview(ae: pd.DataFrame, n_safety: int, within_one_year_only: bool 
 
 
 def event_table(
-    ae: pd.DataFrame, n_safety: int, kind: str = "ae", min_pct: float | None = None, within_one_year_only: bool = True
+    ae: pd.DataFrame,
+    n_safety: int,
+    kind: str = "ae",
+    min_pct: float | None = None,
+    within_one_year_only: bool = True,
 ) -> pd.DataFrame:
     """AE (``kind="ae"``), ADR (``"adr"``) or SAE (``"sae"``) table.
 
@@ -98,10 +114,14 @@ def event_table(
             continue
         pts = pts.reset_index().sort_values(["n_patients", "pt"], ascending=[False, True], kind="stable")
         ns = int(sdf["subject_id"].nunique())
-        rows.append(("soc", int(order), soc, "", ns, pct(ns, n_safety), len(sdf), cell(ns, n_safety, len(sdf))))
+        rows.append(
+            ("soc", int(order), soc, "", ns, pct(ns, n_safety), len(sdf), cell(ns, n_safety, len(sdf)))
+        )
         for r in pts.itertuples(index=False):
             n, ev = int(r.n_patients), int(r.n_events)
             rows.append(("pt", int(order), soc, r.pt, n, pct(n, n_safety), ev, cell(n, n_safety, ev)))
-    out = pd.DataFrame(rows, columns=["level", "soc_order", "soc", "pt", "n_patients", "pct", "n_events", "cell"])
+    out = pd.DataFrame(
+        rows, columns=["level", "soc_order", "soc", "pt", "n_patients", "pct", "n_events", "cell"]
+    )
     out["soc_order"] = out["soc_order"].astype("Int64")
     return out

@@ -18,16 +18,32 @@ import pandas as pd
 from analytics.balance import smd_table
 from analytics.cox import CoxResult, fit_cox
 from analytics.matching import MatchResult, match_on_score
+from analytics.progression import iqr_mask
 from analytics.propensity import LogisticFit, design_covariates, propensity_score
 from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
-    "subject_id", "treated", "group", "time_days", "event", "age", "sex", "onset_site", "alsfrs_r_baseline",
-    "riluzole", "disease_duration_months",
+    "subject_id",
+    "treated",
+    "group",
+    "time_days",
+    "event",
+    "age",
+    "sex",
+    "onset_site",
+    "alsfrs_r_baseline",
+    "riluzole",
+    "disease_duration_months",
 )
 #: Cox model of the paper: 3-level group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54.
 COX_TERMS: tuple[str, ...] = (
-    "group_single", "group_multiple", "sex_male", "onset_bulbar", "riluzole", "alsfrs_r_baseline_ge31", "age_ge54",
+    "group_single",
+    "group_multiple",
+    "sex_male",
+    "onset_bulbar",
+    "riluzole",
+    "alsfrs_r_baseline_ge31",
+    "age_ge54",
 )
 SURVIVAL_TIMES: tuple[int, ...] = (365, 730, 1095)
 ALSFRS_CUT = 31.0
@@ -82,7 +98,9 @@ def cox_design(matched: pd.DataFrame) -> pd.DataFrame:
             "sex_male": (matched["sex"].astype(str).str.upper() == "M").astype(float),
             "onset_bulbar": (matched["onset_site"].astype(str).str.lower() == "bulbar").astype(float),
             "riluzole": matched["riluzole"].astype(float),
-            "alsfrs_r_baseline_ge31": (matched["alsfrs_r_baseline"].astype(float) >= ALSFRS_CUT).astype(float),
+            "alsfrs_r_baseline_ge31": (matched["alsfrs_r_baseline"].astype(float) >= ALSFRS_CUT).astype(
+                float
+            ),
             "age_ge54": (matched["age"].astype(float) >= AGE_CUT).astype(float),
         },
         index=matched.index,
@@ -116,14 +134,32 @@ class StudyResult:
         def km_block(k: KaplanMeier) -> dict:
             med, lo, hi = k.median()
             at = k.survival_at(SURVIVAL_TIMES)
-            return {"n": k.n, "events": k.events, "median": med, "median_lower": lo, "median_upper": hi,
-                    "surv": {str(int(t)): s for t, s in zip(at["time"], at["surv"], strict=True)}}
+            return {
+                "n": k.n,
+                "events": k.events,
+                "median": med,
+                "median_lower": lo,
+                "median_upper": hi,
+                "surv": {str(int(t)): s for t, s in zip(at["time"], at["surv"], strict=True)},
+            }
 
         def cox_block(fit: CoxResult, robust: bool) -> dict:
             s = fit.summary(robust=robust)
-            return {"terms": {t: ({"hr": s.at[t, "hr"], "lower": s.at[t, "lower"], "upper": s.at[t, "upper"],
-                                   "p": s.at[t, "p"]} if t in s.index else
-                                  {"hr": None, "lower": None, "upper": None, "p": None}) for t in self.cox_terms}}
+            return {
+                "terms": {
+                    t: (
+                        {
+                            "hr": s.at[t, "hr"],
+                            "lower": s.at[t, "lower"],
+                            "upper": s.at[t, "upper"],
+                            "p": s.at[t, "p"],
+                        }
+                        if t in s.index
+                        else {"hr": None, "lower": None, "upper": None, "p": None}
+                    )
+                    for t in self.cox_terms
+                }
+            }
 
         pw = self.pairwise_single_vs_multiple
         out = {
@@ -142,7 +178,9 @@ class StudyResult:
             },
             "cox": cox_block(self.cox, robust=False),
             "cox_robust": cox_block(self.cox_robust, robust=True),
-            "pairwise_logrank": {"single_vs_multiple": {"chisq": pw.chisq if pw else None, "p": pw.p if pw else None}},
+            "pairwise_logrank": {
+                "single_vs_multiple": {"chisq": pw.chisq if pw else None, "p": pw.p if pw else None}
+            },
         }
         return json_safe(out)
 
@@ -204,15 +242,44 @@ def run_matched_analysis(
         tau = float(min(t[arm == "treated"].max(), t[arm == "control"].max()))
     rmst = {a: km[a].rmst(tau) for a in ("treated", "control")}
     x = cox_design(matched)
-    x = x.loc[:, (x != 0).any() & (x != 1).any()]  # a constant term (e.g. no 'multiple' patient) is not estimable
+    x = x.loc[
+        :, (x != 0).any() & (x != 1).any()
+    ]  # a constant term (e.g. no 'multiple' patient) is not estimable
     cox = fit_cox(t, e, x)
     cox_r = fit_cox(t, e, x, cluster=matched["pair"].to_numpy())
     tr = matched["treated"].astype(int).to_numpy() == 1
     grp = matched["group"].astype(str).to_numpy()
     pw = logrank_test(t[tr], e[tr], grp[tr]) if len(set(grp[tr])) == 2 else None
     return StudyResult(
-        n_treated=int((df["treated"] == 1).sum()), n_control=int((df["treated"] == 0).sum()),
-        ps_fit=ps_fit, scores=pd.Series(ps, index=df["subject_id"].to_numpy()), matching=m,
-        smd_before=smd_before, smd_after=smd_after, matched=matched, km=km, logrank=lr, tau=tau, rmst=rmst,
-        cox=cox, cox_robust=cox_r, pairwise_single_vs_multiple=pw,
+        n_treated=int((df["treated"] == 1).sum()),
+        n_control=int((df["treated"] == 0).sum()),
+        ps_fit=ps_fit,
+        scores=pd.Series(ps, index=df["subject_id"].to_numpy()),
+        matching=m,
+        smd_before=smd_before,
+        smd_after=smd_after,
+        matched=matched,
+        km=km,
+        logrank=lr,
+        tau=tau,
+        rmst=rmst,
+        cox=cox,
+        cox_robust=cox_r,
+        pairwise_single_vs_multiple=pw,
     )
+
+
+def run_sensitivity_analyses(cohort: pd.DataFrame, **kwargs) -> dict[str, StudyResult]:
+    """The paper's two sensitivity analyses of progression speed (requires ``progression_speed``):
+
+    * ``ps_with_speed``: progression speed added to the propensity model;
+    * ``speed_iqr``: only patients whose speed lies within [Q1, Q3] (R quantile type 7) of the analysed cohort
+      (both arms pooled, after the ``eligible`` filter), then the full analysis re-run (PS refitted, re-matched).
+
+    ``kwargs`` are passed to :func:`run_matched_analysis` (tau, caliper, ratio).
+    """
+    df = validate_cohort(cohort, ("progression_speed",))
+    return {
+        "ps_with_speed": run_matched_analysis(df, extra_ps_covariates=("progression_speed",), **kwargs),
+        "speed_iqr": run_matched_analysis(df.loc[iqr_mask(df["progression_speed"])], **kwargs),
+    }

@@ -84,8 +84,16 @@ class KaplanMeier:
                 rows.append((t, nrisk, 1.0, 0.0, 1.0, 1.0))
                 continue
             s = float(tab["surv"].iloc[i])
-            rows.append((t, nrisk, s, s * float(tab["std_err"].iloc[i]), float(tab["lower"].iloc[i]),
-                         float(tab["upper"].iloc[i])))
+            rows.append(
+                (
+                    t,
+                    nrisk,
+                    s,
+                    s * float(tab["std_err"].iloc[i]),
+                    float(tab["lower"].iloc[i]),
+                    float(tab["upper"].iloc[i]),
+                )
+            )
         return pd.DataFrame(rows, columns=["time", "n_risk", "surv", "std_err", "lower", "upper"])
 
     def rmst(self, tau: float) -> tuple[float, float]:
@@ -169,8 +177,11 @@ class LogRank:
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
-            {"n_observed": self.observed, "n_expected": self.expected,
-             "o_minus_e_sq_over_e": (self.observed - self.expected) ** 2 / self.expected},
+            {
+                "n_observed": self.observed,
+                "n_expected": self.expected,
+                "o_minus_e_sq_over_e": (self.observed - self.expected) ** 2 / self.expected,
+            },
             index=self.groups,
         )
 
@@ -183,6 +194,8 @@ def logrank_test(time, event, group) -> LogRank:
     """
     t, e = _as_arrays(time, event)
     g = np.asarray(group)
+    if pd.isna(pd.Series(g)).any():
+        raise ValueError("group has missing values")
     levels = sorted(pd.unique(g).tolist())
     k = len(levels)
     if k < 2:
@@ -225,7 +238,7 @@ def pairwise_logrank(time, event, group) -> pd.DataFrame:
     levels = sorted(pd.unique(g).tolist())
     rows = []
     for i, a in enumerate(levels):
-        for b in levels[i + 1:]:
+        for b in levels[i + 1 :]:
             m = (g == a) | (g == b)
             r = logrank_test(t[m], e[m], g[m])
             rows.append((a, b, r.chisq, r.df, r.p))

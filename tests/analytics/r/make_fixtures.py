@@ -21,8 +21,13 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def matching_scores(rng: np.random.Generator) -> pd.DataFrame:
     st = np.round(rng.beta(3, 4, 300), 4)
     sc = np.round(rng.beta(2, 5, 1500), 4)
-    df = pd.DataFrame({"unit_id": [f"U{i:04d}" for i in range(1800)], "treated": [1] * 300 + [0] * 1500,
-                       "score": np.concatenate([st, sc])})
+    df = pd.DataFrame(
+        {
+            "unit_id": [f"U{i:04d}" for i in range(1800)],
+            "treated": [1] * 300 + [0] * 1500,
+            "score": np.concatenate([st, sc]),
+        }
+    )
     return df.sample(frac=1.0, random_state=rng.integers(1 << 31)).reset_index(drop=True)
 
 
@@ -38,20 +43,39 @@ def study_cohort(rng: np.random.Generator) -> pd.DataFrame:
     ril = (rng.random(n) < np.where(treated == 1, 0.85, 0.75)).astype(int)
     speed = np.round((48 - alsfrs) / dur, 4)
     group = np.where(treated == 0, "control", np.where(rng.random(n) < 0.15, "multiple", "single"))
-    lp = (0.035 * (age - 55) + 0.25 * (onset == "bulbar") - 0.05 * (alsfrs - 37) - 0.3 * ril + 0.8 * speed
-          - 0.9 * (group == "single") - 1.4 * (group == "multiple"))
+    lp = (
+        0.035 * (age - 55)
+        + 0.25 * (onset == "bulbar")
+        - 0.05 * (alsfrs - 37)
+        - 0.3 * ril
+        + 0.8 * speed
+        - 0.9 * (group == "single")
+        - 1.4 * (group == "multiple")
+    )
     t_death = rng.exponential(900 * np.exp(-lp))
     t_cens = np.minimum(rng.uniform(200, 2200, n), 1800)
     time = np.ceil(np.minimum(t_death, t_cens))
     event = (t_death <= t_cens).astype(int)
     eligible = rng.random(n) > 0.04
     korean = np.where(treated == 1, rng.random(n) < 0.84, False)
-    df = pd.DataFrame({
-        "subject_id": [f"T{i:03d}" if treated[i] else f"C{i:04d}" for i in range(n)],
-        "treated": treated, "group": group, "time_days": time, "event": event, "age": age, "sex": sex,
-        "onset_site": onset, "alsfrs_r_baseline": alsfrs, "riluzole": ril, "disease_duration_months": dur,
-        "progression_speed": speed, "korean": korean, "eligible": eligible,
-    })
+    df = pd.DataFrame(
+        {
+            "subject_id": [f"T{i:03d}" if treated[i] else f"C{i:04d}" for i in range(n)],
+            "treated": treated,
+            "group": group,
+            "time_days": time,
+            "event": event,
+            "age": age,
+            "sex": sex,
+            "onset_site": onset,
+            "alsfrs_r_baseline": alsfrs,
+            "riluzole": ril,
+            "disease_duration_months": dur,
+            "progression_speed": speed,
+            "korean": korean,
+            "eligible": eligible,
+        }
+    )
     return df.sample(frac=1.0, random_state=rng.integers(1 << 31)).reset_index(drop=True)
 
 

@@ -7,6 +7,8 @@
 # control matrix of absolute score differences, treated rows in decreasing score order (stable), control columns
 # in increasing score order (stable), and m.order = "data". MatchIt takes the first minimum of a row, so ties go
 # to the lower score, then to the earlier input row: the rule documented in analytics/matching.py.
+out_path <- commandArgs(trailingOnly = TRUE)[1]  # optional: where to write the JSON
+if (is.na(out_path)) out_path <- "tests/analytics/expected/matching_reference.json"
 suppressPackageStartupMessages({library(MatchIt); library(jsonlite)})
 d <- read.csv("tests/analytics/data/matching_scores.csv", stringsAsFactors = FALSE)
 d$pos <- seq_len(nrow(d))
@@ -43,5 +45,5 @@ res <- list(
   caliper_0_02 = run(1, 0.02),
   ratio3_caliper_0_05 = run(3, 0.05)
 )
-write_json(res, "tests/analytics/expected/matching_reference.json", digits = NA, pretty = TRUE, auto_unbox = TRUE)
+write_json(res, out_path, digits = NA, pretty = TRUE, auto_unbox = TRUE)
 cat("pairs:", nrow(res$ratio1), nrow(res$ratio2), nrow(res$caliper_0_02), nrow(res$ratio3_caliper_0_05), "\n")

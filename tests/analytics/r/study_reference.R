@@ -6,6 +6,8 @@
 # (treated x control matrix of |ps differences|, treated rows by decreasing ps, controls by increasing ps,
 # m.order = "data"; see matching_reference.R for why); survfit / survdiff / coxph (Efron, tight convergence)
 # with and without cluster(pair). Writes tests/analytics/expected/study_reference.json in the results.json layout.
+out_path <- commandArgs(trailingOnly = TRUE)[1]  # optional: where to write the JSON
+if (is.na(out_path)) out_path <- "tests/analytics/expected/study_reference.json"
 suppressPackageStartupMessages({library(MatchIt); library(survival); library(jsonlite)})
 d0 <- read.csv("tests/analytics/data/study_cohort.csv", stringsAsFactors = FALSE)
 d <- d0[d0$eligible %in% c(TRUE, "True", "TRUE"), ]
@@ -85,12 +87,14 @@ res <- list(
     ttest = lapply(setNames(c("age", "alsfrs_r_baseline", "disease_duration_months", "progression_speed"),
                             c("age", "alsfrs_r_baseline", "disease_duration_months", "progression_speed")), tt),
     chisq = lapply(setNames(c("sex", "onset_site", "riluzole"), c("sex", "onset_site", "riluzole")), ct),
+    speed_quartiles = unname(quantile(d$progression_speed, c(0.25, 0.75), type = 7)),
+    speed_ttest = tt("progression_speed"),
     zph = as.list(as.data.frame(t(cox.zph(cx)$table))),
     versions = list(R = R.version.string, MatchIt = as.character(packageVersion("MatchIt")),
                     survival = as.character(packageVersion("survival")))
   )
 )
 names(res$matching$smd$before) <- covs; names(res$matching$smd$after) <- covs
-write_json(res, "tests/analytics/expected/study_reference.json", digits = NA, pretty = TRUE, na = "null",
+write_json(res, out_path, digits = NA, pretty = TRUE, na = "null",
            auto_unbox = TRUE)
 cat("ok\n")

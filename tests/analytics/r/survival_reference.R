@@ -2,6 +2,8 @@
 # shipped with lifelines (exported to tests/analytics/data/ by make_fixtures.py).
 #
 #   Rscript tests/analytics/r/survival_reference.R      (from the repository root)
+out_path <- commandArgs(trailingOnly = TRUE)[1]  # optional: where to write the JSON
+if (is.na(out_path)) out_path <- "tests/analytics/expected/survival_reference.json"
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
 rd <- function(f) read.csv(file.path("tests/analytics/data", f), stringsAsFactors = FALSE)
 waltons <- rd("waltons.csv"); rossi <- rd("rossi.csv"); lung <- rd("lung.csv"); gbsg2 <- rd("gbsg2.csv")
@@ -74,5 +76,6 @@ gb$horTh_yes <- as.integer(gb$horTh == "yes")
 res$cox$gbsg2_factor <- cox_out(coxph(Surv(time, cens) ~ tgrade + horTh_yes + age + pnodes, data = gb,
                                       control = ctl))
 
-write_json(res, "tests/analytics/expected/survival_reference.json", digits = NA, pretty = TRUE, na = "null", auto_unbox = TRUE)
+write_json(res, out_path, digits = NA, pretty = TRUE, na = "null", auto_unbox = TRUE,
+           dataframe = "columns")
 cat("ok\n")

@@ -1,0 +1,163 @@
+"""End-to-end matched analysis: every number of results.json against R (tests/analytics/r/study_reference.R:
+glm, MatchIt general path, survfit, survdiff, coxph with and without cluster(pair)), plus the contract itself."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from analytics_ref import RTOL
+
+from analytics.study import COX_TERMS, json_safe, run_matched_analysis
+
+
+@pytest.fixture(scope="module")
+def result(cohort):
+    return run_matched_analysis(cohort)
+
+
+def _compare(ours, ref, path=""):
+    """Recursive comparison of two results.json trees; numbers relative 1e-6, None must match None."""
+    if isinstance(ref, dict):
+        assert set(ours) == set(ref), f"{path}: keys {sorted(ours)} != {sorted(ref)}"
+        for k in ref:
+            _compare(ours[k], ref[k], f"{path}.{k}")
+    elif isinstance(ref, list):
+        assert len(ours) == len(ref), path
+        for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
+            _compare(a, b, f"{path}[{i}]")
+    elif ref is None or isinstance(ref, str):
+        assert ours == ref, f"{path}: {ours!r} != {ref!r}"
+    else:
+        assert ours is not None and math.isclose(ours, ref, rel_tol=RTOL, abs_tol=1e-300), (
+            f"{path}: {ours} != {ref}"
+        )
+
+
+def test_results_json_equals_r_reference(result, study_ref):
+    ref = {k: v for k, v in study_ref.items() if k != "extra"}
+    ours = result.to_json_dict()
+    _compare(ours, ref)
+    assert len(ours["matching"]["pairs"]) == ours["n"]["treated"]  # 1:1, enough controls
+
+
+def test_contract_shape_and_json_serialisable(result):
+    d = result.to_json_dict()
+    json.dumps(d, allow_nan=False)
+    assert list(d["propensity"]["coef"]) == [
+        "intercept",
+        "age",
+        "sex_male",
+        "onset_bulbar",
+        "alsfrs_r_baseline",
+        "riluzole",
+        "disease_duration_months",
+    ]
+    assert list(d["matching"]["smd"]["before"]) == list(d["propensity"]["coef"])[1:]
+    assert list(d["cox"]["terms"]) == list(COX_TERMS) == list(d["cox_robust"]["terms"])
+    assert set(d["km"]["treated"]["surv"]) == {"365", "730", "1095"}
+    # robust and naive fits share the point estimates but not the intervals
+    assert d["cox"]["terms"]["age_ge54"]["hr"] == d["cox_robust"]["terms"]["age_ge54"]["hr"]
+    assert d["cox"]["terms"]["age_ge54"]["lower"] != d["cox_robust"]["terms"]["age_ge54"]["lower"]
+    # tau defaults to the smaller of the two arms' last follow-up in the matched set
+    m = result.matched
+    assert d["rmst"]["tau"] == min(m[m.treated == 1].time_days.max(), m[m.treated == 0].time_days.max())
+
+
+def test_eligible_column_filters_rows(cohort, result):
+    assert result.n_treated + result.n_control == int(cohort.eligible.sum())
+    all_rows = run_matched_analysis(cohort.drop(columns="eligible"))
+    assert all_rows.n_treated + all_rows.n_control == len(cohort)
+
+
+def test_options_tau_caliper_ratio_and_sensitivity(cohort, result):
+    r = run_matched_analysis(cohort, tau=365.0, caliper=0.05)
+    assert r.tau == 365.0 and r.to_json_dict()["rmst"]["tau"] == 365.0
+    assert len(r.matching.pairs) < len(result.matching.pairs)  # some treated outside the caliper
+    assert (r.matching.pairs.distance <= r.matching.caliper_width).all()
+    r2 = run_matched_analysis(cohort, ratio=2)
+    assert r2.km["control"].n == 2 * r2.km["treated"].n
+    rs = run_matched_analysis(cohort, extra_ps_covariates=("progression_speed",))
+    assert "progression_speed" in rs.to_json_dict()["propensity"]["coef"]
+    assert "progression_speed" in rs.to_json_dict()["matching"]["smd"]["after"]
+
+
+def test_validation_names_the_column(cohort):
+    with pytest.raises(ValueError, match="time_days"):
+        run_matched_analysis(cohort.drop(columns="time_days"))
+    with pytest.raises(ValueError, match="'group'"):
+        run_matched_analysis(cohort.assign(group=np.where(cohort.treated == 1, "x", "control")))
+    with pytest.raises(ValueError, match="'event'"):
+        run_matched_analysis(cohort.assign(event=2))
+    with pytest.raises(ValueError, match="'onset_site'"):
+        run_matched_analysis(cohort.assign(onset_site="spinal"))
+    with pytest.raises(ValueError, match="subject_id"):
+        run_matched_analysis(cohort.assign(subject_id="same"))
+    with pytest.raises(ValueError, match="progression_speed"):
+        run_matched_analysis(
+            cohort.drop(columns="progression_speed"), extra_ps_covariates=("progression_speed",)
+        )
+
+
+def test_absent_multiple_group_gives_null_terms(cohort):
+    c = cohort.assign(group=np.where(cohort.group == "multiple", "single", cohort.group))
+    d = run_matched_analysis(c).to_json_dict()
+    assert d["cox"]["terms"]["group_multiple"] == {"hr": None, "lower": None, "upper": None, "p": None}
+    assert d["pairwise_logrank"]["single_vs_multiple"] == {"chisq": None, "p": None}
+    assert d["cox"]["terms"]["group_single"]["hr"] > 0
+
+
+def test_json_safe_conversions():
+    out = json_safe(
+        {
+            "a": np.float64("nan"),
+            "b": np.int64(3),
+            "c": [np.inf, 1.5],
+            "d": np.bool_(True),
+            "e": pd.NA,
+            1: "x",
+        }
+    )
+    assert out == {"a": None, "b": 3, "c": [None, 1.5], "d": True, "e": None, "1": "x"}
+
+
+def test_cox_zph_of_study_model_matches_r(result, study_ref):
+    from analytics.cox import cox_zph
+
+    terms = {"group": ["group_single", "group_multiple"], **{t: [t] for t in COX_TERMS[2:]}}
+    z = cox_zph(result.cox, terms=terms)
+    ref = study_ref["extra"]["zph"]
+    assert z.index.tolist() == list(ref)
+    for term, (chisq, df, p) in ref.items():
+        assert z.loc[term, "df"] == df
+        assert math.isclose(z.loc[term, "chisq"], chisq, rel_tol=RTOL)
+        assert math.isclose(z.loc[term, "p"], p, rel_tol=RTOL)
+
+
+def test_sensitivity_analyses(cohort):
+    from analytics.progression import iqr_mask
+    from analytics.study import run_sensitivity_analyses
+
+    s = run_sensitivity_analyses(cohort)
+    assert "progression_speed" in s["ps_with_speed"].ps_fit.coef.index
+    el = cohort[cohort.eligible]
+    kept = el[iqr_mask(el.progression_speed)]
+    iqr = s["speed_iqr"]
+    assert iqr.n_treated + iqr.n_control == len(kept)
+    assert set(iqr.matched.subject_id) <= set(kept.subject_id)
+
+
+def test_module_cli_writes_results_json(tmp_path, result):
+    from analytics_ref import DATA
+
+    from analytics.__main__ import main
+
+    out = tmp_path / "results.json"
+    assert main([str(DATA / "study_cohort.csv"), "-o", str(out)]) == 0
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result.to_json_dict()))
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(DATA / "study_cohort.csv").drop(columns="age").to_csv(bad, index=False)
+    assert main([str(bad)]) == 2
