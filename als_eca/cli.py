@@ -49,5 +49,24 @@ def calibration(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def analyze(
+    cohort: Annotated[Path, typer.Argument(help="CSV (or Parquet) with the columns of mart_survival_cohort.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for results.json and figures.")],
+    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the smaller group maximum).")] = None,
+    caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
+    ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
+) -> None:
+    """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json and figures."""
+    from als_eca.analyze import analyze_cohort_file
+
+    try:
+        results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"results: {results_path}")
+
+
 if __name__ == "__main__":
     app()

@@ -1,6 +1,6 @@
 """Benchmark: O(n log n) greedy matching vs the O(n*m) naive scan (identical pairs asserted).
 
-uv run --frozen python tests/analytics/bench_matching.py
+uv run --frozen python benchmarks/bench_matching.py
 """
 
 from __future__ import annotations
