@@ -16,6 +16,7 @@ from synthetic import pms, proact
 from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS, proact_file_name
 
 CHUNK_SUBJECTS = 20_000  # fixed, so files depend on (seed, scale) only, and memory stays bounded
+PMS_CHUNK_PATIENTS = 2_000
 
 
 @dataclass
@@ -90,13 +91,19 @@ def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tupl
     for cutoff, corrections in ((cal.PMS_EARLIER_CUTOFF, True), (cal.PMS_END, False)):
         folder = out / f"pms_export_{cutoff}"
         folder.mkdir(parents=True, exist_ok=True)
-        tables = pms.export_tables(rng, patients, inj, qs, ae, np.datetime64(cutoff), corrections)
+        counts = dict.fromkeys(PMS_COLUMNS, 0)
+        # Written in patient chunks: the long ALSFRS-R table is the largest and grows with follow-up.
+        for start in range(0, n, PMS_CHUNK_PATIENTS):
+            tables = pms.export_tables(rng, patients, inj, qs, ae, np.datetime64(cutoff), corrections,
+                                       patients=slice(start, start + PMS_CHUNK_PATIENTS))
+            for domain, columns in PMS_COLUMNS.items():
+                _write(tables[domain], folder / f"{domain}.csv", columns, header=start == 0, crlf=False)
+                counts[domain] += len(tables[domain])
         manifest = {"export_date": cutoff, "files": {}}
-        for domain, columns in PMS_COLUMNS.items():
+        for domain, count in counts.items():
             path = folder / f"{domain}.csv"
-            _write(tables[domain], path, columns, header=True, crlf=False)
-            manifest["files"][path.name] = {"rows": len(tables[domain]), "sha256": _sha256(path)}
-            rows[f"pms_export_{cutoff}/{domain}"] = len(tables[domain])
+            manifest["files"][path.name] = {"rows": count, "sha256": _sha256(path)}
+            rows[f"pms_export_{cutoff}/{domain}"] = count
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return n, rows
 

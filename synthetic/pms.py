@@ -199,10 +199,13 @@ def adverse_events(rng, p: pd.DataFrame, inj: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_tables(rng, p: pd.DataFrame, inj: pd.DataFrame, qs: pd.DataFrame, ae: pd.DataFrame,
-                  cutoff: np.datetime64, corrections: bool) -> dict[str, pd.DataFrame]:
-    """The export as of `cutoff` (cumulative: every record dated on or before it)."""
+                  cutoff: np.datetime64, corrections: bool, patients: slice = slice(None)) -> dict[str, pd.DataFrame]:
+    """The export as of `cutoff` (cumulative: every record dated on or before it), for the patients in the
+    `patients` slice of `p` (the generator writes large exports in patient chunks)."""
     first = p["first"].to_numpy()
-    keep = first <= cutoff
+    in_chunk = np.zeros(len(p), dtype=bool)
+    in_chunk[patients] = True
+    keep = (first <= cutoff) & in_chunk
     cut_day = (cutoff - first).astype(int)
     end_day = np.minimum(p["end_day"].to_numpy(), cut_day)
     died = p["died"].to_numpy() & (p["death_day"].to_numpy() <= cut_day)
