@@ -13,13 +13,7 @@ from pathlib import Path
 import dagster as dg
 from als_eca.settings import get_settings
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from als_eca.checksum import sha256_file
 
 
 def newest_pms_export(pms_dir: Path) -> str | None:
@@ -39,7 +33,7 @@ def proact_fingerprints(proact_dir: Path, previous: dict[str, dict]) -> dict[str
         prints[path.name] = {
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
-            "sha256": old["sha256"] if same and "sha256" in old else _sha256(path),
+            "sha256": old["sha256"] if same and "sha256" in old else sha256_file(path),
         }
     return prints
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from als_eca.checksum import sha256_file
 from synthetic import calibration as cal
 from synthetic import pms, proact
 from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS, proact_file_name
@@ -72,14 +72,6 @@ def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, 
     return total, rows
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tuple[int, dict]:
     rng = np.random.default_rng(seed)
     n = max(8, round(cal.PMS_PATIENTS * scale))
@@ -102,7 +94,7 @@ def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tupl
         manifest = {"export_date": cutoff, "files": {}}
         for domain, count in counts.items():
             path = folder / f"{domain}.csv"
-            manifest["files"][path.name] = {"rows": count, "sha256": _sha256(path)}
+            manifest["files"][path.name] = {"rows": count, "sha256": sha256_file(path)}
             rows[f"pms_export_{cutoff}/{domain}"] = count
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return n, rows

@@ -1,0 +1,31 @@
+"""Where the data and the warehouse are: environment variables with defaults inside the repository."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    proact_dir: Path  # ALS_ECA_PROACT_DIR: the PRO-ACT download (real or generated)
+    pms_dir: Path  # ALS_ECA_PMS_DIR: a folder of pms_export_YYYY-MM-DD deliveries
+    warehouse: Path  # ALS_ECA_WAREHOUSE: the DuckDB file
+    repo_root: Path = REPO_ROOT
+
+
+def _path(variable: str, default: str) -> Path:
+    path = Path(os.environ.get(variable) or default).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path)
+
+
+def get_settings() -> Settings:
+    """Read the settings now (not at import), so a changed environment is seen by the next run."""
+    return Settings(
+        proact_dir=_path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
+        pms_dir=_path("ALS_ECA_PMS_DIR", "data/sample/pms"),
+        warehouse=_path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb"),
+    )
