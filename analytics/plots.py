@@ -62,7 +62,7 @@ def km_plot(
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, tmax * 1.02)
     ax.set_ylabel("Survival probability")
-    ax.legend(loc="lower left", frameon=False)
+    ax.legend(loc="upper right", frameon=False)
     if p_value is not None:
         ax.text(0.03 * tmax, 0.1, f"Log-rank {_fmt_p(p_value)}", fontsize=10)
     if title:
