@@ -52,20 +52,28 @@ def test_robust_without_cluster_matches_r(rossi, survival_ref):
 
 
 def test_lung_and_factor_model_match_r(survival_ref):
-    lung = load_data("lung.csv").dropna(subset=["ph.ecog"])
-    x = pd.DataFrame({"age": lung.age, "female": (lung.sex == 2).astype(float), "ph.ecog": lung["ph.ecog"]})
+    lung, x = _lung_design()
     _check(fit_cox(lung.time, lung.status, x), survival_ref["cox"]["lung"])
-    g = load_data("gbsg2.csv")
-    xg = pd.DataFrame(
-        {
-            "tgradeII": (g.tgrade == "II").astype(float),
-            "tgradeIII": (g.tgrade == "III").astype(float),
-            "horTh_yes": (g.horTh == "yes").astype(float),
-            "age": g.age,
-            "pnodes": g.pnodes,
-        }
-    )
+    g, xg = _gbsg2_design()
     _check(fit_cox(g.time, g.cens, xg), survival_ref["cox"]["gbsg2_factor"])
+
+
+def _lung_design():
+    """R: coxph(Surv(time, status) ~ age + I(sex == 2) + ph.ecog, lung) on complete ph.ecog."""
+    lung = load_data("lung.csv").dropna(subset=["ph.ecog"])
+    return lung, pd.DataFrame({"age": lung.age, "female": (lung.sex == 2).astype(float), "ph.ecog": lung["ph.ecog"]})
+
+
+def _gbsg2_design():
+    """R: coxph(Surv(time, cens) ~ tgrade + horTh + age + pnodes, GBSG2) with treatment-coded factors."""
+    g = load_data("gbsg2.csv")
+    return g, pd.DataFrame({
+        "tgradeII": (g.tgrade == "II").astype(float),
+        "tgradeIII": (g.tgrade == "III").astype(float),
+        "horTh_yes": (g.horTh == "yes").astype(float),
+        "age": g.age,
+        "pnodes": g.pnodes,
+    })
 
 
 @pytest.mark.parametrize("case", ["rossi", "lung", "gbsg2_factor"])
@@ -73,22 +81,10 @@ def test_cox_zph_matches_r(case, rossi, survival_ref):
     if case == "rossi":
         fit, terms = fit_cox(rossi.week, rossi.arrest, rossi[ROSSI_X]), None
     elif case == "lung":
-        lung = load_data("lung.csv").dropna(subset=["ph.ecog"])
-        x = pd.DataFrame(
-            {"age": lung.age, "female": (lung.sex == 2).astype(float), "ph.ecog": lung["ph.ecog"]}
-        )
+        lung, x = _lung_design()
         fit, terms = fit_cox(lung.time, lung.status, x), None
     else:
-        g = load_data("gbsg2.csv")
-        xg = pd.DataFrame(
-            {
-                "tgradeII": (g.tgrade == "II").astype(float),
-                "tgradeIII": (g.tgrade == "III").astype(float),
-                "horTh_yes": (g.horTh == "yes").astype(float),
-                "age": g.age,
-                "pnodes": g.pnodes,
-            }
-        )
+        g, xg = _gbsg2_design()
         fit = fit_cox(g.time, g.cens, xg)
         terms = {
             "tgrade": ["tgradeII", "tgradeIII"],
