@@ -1,0 +1,34 @@
+"""Ingestion library: the raw-layer schema contract, file discovery, the DuckDB loader with quarantine and audit,
+PMS pseudonymisation and manifest reconciliation. Dagster wraps it in orchestration/raw.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from als_eca.ingest.discover import SourceFile, discover_pms, discover_proact, newest_pms_export
+from als_eca.ingest.loader import IngestError, LoadResult, empty_table, load_file
+from als_eca.ingest.manifest import reconcile
+from als_eca.ingest.pseudonym import pseudonym_key
+
+__all__ = ["IngestError", "LoadResult", "SourceFile", "discover_pms", "discover_proact", "load_all", "load_source",
+           "newest_pms_export"]
+
+
+def load_source(con: duckdb.DuckDBPyConnection, source: SourceFile) -> LoadResult:
+    """Load one discovered file (or an empty table for an absent optional file); PMS files are reconciled with
+    their export's manifest first."""
+    schema, path = source.schema, source.path
+    if path is None:
+        if schema.required_file:
+            raise IngestError(f"<{schema.source} folder>/{schema.name}", f"required {schema.source} file is missing")
+        return empty_table(con, schema)
+    if schema.source == "pms":
+        reconcile(path.parent, path.name)
+    return load_file(con, schema, path, key=pseudonym_key() if schema.pseudonymised else None)
+
+
+def load_all(con: duckdb.DuckDBPyConnection, proact_dir: Path, pms_dir: Path) -> list[LoadResult]:
+    """Every raw table from the two source folders (what the raw Dagster assets do, for scripts and tests)."""
+    return [load_source(con, s) for s in (*discover_proact(proact_dir), *discover_pms(pms_dir))]
