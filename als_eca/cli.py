@@ -68,5 +68,23 @@ def analyze(
     typer.echo(f"results: {results_path}")
 
 
+@app.command()
+def run(
+    proact: Annotated[Path | None, typer.Option(help="PRO-ACT folder (default: ALS_ECA_PROACT_DIR).")] = None,
+    pms: Annotated[Path | None, typer.Option(help="Folder of pms_export_* deliveries (default: ALS_ECA_PMS_DIR).")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB file (default: ALS_ECA_WAREHOUSE).")] = None,
+) -> None:
+    """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
+    from als_eca.pipeline import run_pipeline
+
+    summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse)
+    typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
+    for check in summary.failed_checks:
+        typer.echo(f"check failed: {check}", err=True)
+    if not summary.success:
+        typer.echo(f"error: {summary.failure}", err=True)
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

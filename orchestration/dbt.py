@@ -4,7 +4,6 @@ The manifest is built by `dbt parse` when the code location loads (never at impo
 the dbt project has changed since.
 """
 
-from __future__ import annotations
 
 import functools
 import os
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from als_eca.settings import get_settings
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -21,6 +19,8 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+
+from als_eca.settings import get_settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")

@@ -8,19 +8,22 @@ import dagster as dg
 def build_definitions() -> dg.Definitions:
     """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
     from als_eca.settings import get_settings
-
-    from orchestration.dbt import build_dbt_assets, dbt_resource
-    from orchestration.raw import raw_assets, raw_checks
-    from orchestration.resources import WarehouseResource
+    from orchestration.raw import raw_assets
+    from orchestration.resources import SourcesResource, WarehouseResource
+    from orchestration.schedules import schedules
+    from orchestration.sensors import sensors
 
     settings = get_settings()
     return dg.Definitions(
-        assets=[*raw_assets, build_dbt_assets()],
-        asset_checks=[*raw_checks],
+        assets=[*raw_assets],
+        schedules=schedules,
+        sensors=sensors,
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse)),
-            "dbt": dbt_resource(),
+            "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
         },
+        # One DuckDB file, one writer: steps run one after another in the run's own process.
+        executor=dg.in_process_executor,
     )
 
 

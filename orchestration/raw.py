@@ -1,0 +1,170 @@
+"""Raw assets: one per source file (groups `raw_proact`, `raw_pms`), loaded by the ingestion library.
+
+Two multi-assets (one per source) so that a run opens the warehouse once per source instead of once per file;
+both are subsettable, so the sensor or a user can refresh a single file. Each asset carries a blocking
+`rows_reconciled` check: rows read from the file = rows loaded + rows quarantined.
+"""
+
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from als_eca.ingest import IngestError, LoadResult, discover_pms, discover_proact, load_source
+from als_eca.ingest.manifest import read_manifest
+from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
+from orchestration.resources import SourcesResource, WarehouseResource
+
+RAW_POOL = "duckdb_writer"
+
+
+def raw_key(schema: TableSchema) -> dg.AssetKey:
+    return dg.AssetKey(["raw", schema.table])
+
+
+def _spec(schema: TableSchema, group: str) -> dg.AssetSpec:
+    file_kind = "PRO-ACT form" if schema.source == "proact" else "PMS export domain"
+    required = "required" if schema.required_file else "optional (an absent file loads an empty table)"
+    return dg.AssetSpec(
+        raw_key(schema),
+        group_name=group,
+        description=f"{schema.description} Raw copy of the {file_kind} `{schema.name}`; {required}.",
+        kinds={"duckdb"},
+        metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(c.name, c.type) for c in schema.columns if c.name not in schema.identifiers]
+            ),
+        },
+    )
+
+
+def _check_spec(schema: TableSchema) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        "rows_reconciled",
+        asset=raw_key(schema),
+        blocking=True,
+        description="Every data line of the file is either loaded or quarantined with a reason "
+        "(rows read = rows loaded + rows quarantined), counted from the file and from the tables.",
+    )
+
+
+def _metadata(result: LoadResult, manifest: dict | None) -> dict:
+    meta: dict = {
+        "dagster/row_count": result.rows_loaded,
+        "rows_read": result.rows_read,
+        "rows_quarantined": result.rows_quarantined,
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in result.columns.items()]),
+    }
+    if result.path is None:
+        meta["source"] = "absent (optional file): empty table"
+        return meta
+    meta.update(
+        {
+            "source_path": dg.MetadataValue.path(result.path),
+            "size_bytes": result.stats.bytes,
+            "sha256": result.stats.sha256,
+        }
+    )
+    if result.quarantine_reasons:
+        meta["quarantine_reasons"] = dg.MetadataValue.md(
+            "| reason | rows |\n|---|---|\n"
+            + "\n".join(f"| {r} | {n} |" for r, n in result.quarantine_reasons.items())
+        )
+    if result.warnings:
+        meta["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings))
+    if manifest is not None:
+        entry = manifest["files"].get(result.file, {})
+        meta["manifest"] = dg.MetadataValue.json(
+            {
+                "export_date": manifest.get("export_date"),
+                "rows_declared": entry.get("rows"),
+                "rows_in_file": result.rows_read,
+                "sha256_matches": entry.get("sha256") == result.stats.sha256,
+            }
+        )
+    return meta
+
+
+def _reconciliation(con, result: LoadResult) -> dg.AssetCheckResult:
+    """Counts taken afresh from the tables, against the line count taken from the file at load time."""
+    loaded = con.execute(f"SELECT count(*) FROM raw.{result.table}").fetchone()[0]
+    quarantined = con.execute(
+        "SELECT count(*) FROM raw.quarantine WHERE source_table = ?", [result.table]
+    ).fetchone()[0]
+    audit = con.execute("SELECT rows_read FROM raw.load_audit WHERE source_table = ?", [result.table]).fetchone()
+    rows_read = audit[0] if audit else None
+    passed = rows_read is not None and rows_read == loaded + quarantined
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["raw", result.table]),
+        check_name="rows_reconciled",
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows_read": rows_read, "rows_loaded": loaded, "rows_quarantined": quarantined,
+                  "unaccounted": (rows_read - loaded - quarantined) if rows_read is not None else None},
+    )
+
+
+def _load_selected(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: list, manifest: dict | None
+) -> Iterator:
+    selected = context.selected_asset_keys
+    todo = [s for s in sources if raw_key(s.schema) in selected]
+    with warehouse.connect() as con:
+        for i, source in enumerate(todo, 1):
+            context.log.info(f"[{i}/{len(todo)}] loading {source.path or source.schema.name + ' (absent)'}")
+            try:
+                result = load_source(con, source)
+            except IngestError as exc:
+                raise dg.Failure(
+                    description=str(exc),
+                    metadata={"file": exc.file, "line": exc.line, "column": exc.column, "reason": exc.reason},
+                ) from None
+            for warning in result.warnings:
+                context.log.warning(warning)
+            yield dg.MaterializeResult(asset_key=raw_key(source.schema), metadata=_metadata(result, manifest))
+            yield _reconciliation(con, result)
+
+
+def _discovery_failure(exc: Exception) -> dg.Failure:
+    return dg.Failure(description=str(exc))
+
+
+@dg.multi_asset(
+    name="raw_proact",
+    specs=[_spec(t, "raw_proact") for t in PROACT_TABLES],
+    check_specs=[_check_spec(t) for t in PROACT_TABLES],
+    can_subset=True,
+    pool=RAW_POOL,
+)
+def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
+    try:
+        found = discover_proact(Path(sources.proact_dir))
+    except Exception as exc:  # DiscoveryError: a folder that does not exist or is ambiguous
+        raise _discovery_failure(exc) from None
+    yield from _load_selected(context, warehouse, found, None)
+
+
+@dg.multi_asset(
+    name="raw_pms",
+    specs=[_spec(t, "raw_pms") for t in PMS_TABLES],
+    check_specs=[_check_spec(t) for t in PMS_TABLES],
+    can_subset=True,
+    pool=RAW_POOL,
+)
+def raw_pms(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
+    try:
+        found = discover_pms(Path(sources.pms_dir))
+        export = next((s.path.parent for s in found if s.path is not None), None)
+        if export is None:
+            raise IngestError(sources.pms_dir, "the newest PMS export holds none of the expected domain files")
+        manifest = read_manifest(export)
+    except IngestError as exc:
+        raise dg.Failure(description=str(exc), metadata={"file": exc.file}) from None
+    except Exception as exc:
+        raise _discovery_failure(exc) from None
+    context.log.info(f"PMS export {export.name} (manifest export_date {manifest.get('export_date')})")
+    yield from _load_selected(context, warehouse, found, manifest)
+
+
+raw_assets = [raw_proact, raw_pms]

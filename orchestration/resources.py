@@ -1,0 +1,39 @@
+"""The warehouse resource: one DuckDB file, opened per step (Dagster's `duckdb_writer` pool keeps writers serial)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (ALS_ECA_WAREHOUSE)."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = Path(self.path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @property
+    def directory(self) -> Path:
+        """Where run outputs next to the warehouse live (analysis results, report, snapshot)."""
+        return Path(self.path).resolve().parent
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Where the source files are: the PRO-ACT folder and the folder of PMS exports (ALS_ECA_PROACT_DIR/_PMS_DIR)."""
+
+    proact_dir: str
+    pms_dir: str
