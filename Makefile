@@ -34,6 +34,7 @@ generate: setup  ## write the calibrated synthetic PRO-ACT + PMS sample to $(DAT
 demo: generate  ## generate the sample data and run everything end to end
 	$(RUN) als-eca calibration $(DATA)
 	@echo "sample data: $(DATA)/proact (PRO-ACT download layout), $(DATA)/pms (PMS exports)"
+	$(RUN) als-eca run --proact $(DATA)/proact --pms $(DATA)/pms
 
 test: setup  ## the whole test suite
 	$(RUN) pytest -n 2 --dist loadgroup
