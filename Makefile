@@ -6,6 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 DATA ?= data/sample
+SNAPSHOT ?= $(or $(ALS_ECA_SNAPSHOT_DIR),data/snapshot)
 SEED ?= 20230401
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
@@ -14,7 +15,7 @@ export GX_ANALYTICS_ENABLED := False
 # dagster.yaml at the repository root configures the local instance (storage under .dagster_home/).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: help setup demo test lint generate
+.PHONY: help setup demo test lint generate ui sql docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +39,18 @@ demo: generate  ## generate the sample data and run everything end to end
 
 test: setup  ## the whole test suite
 	$(RUN) pytest -n 2 --dist loadgroup
+
+ui: setup  ## the Dagster UI on http://127.0.0.1:3000 (asset graph, checks, runs, schedule, sensor)
+	$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+sql: setup  ## a DuckDB SQL shell on the analysts' read-only snapshot of the marts (never blocks a run)
+	@test -f $(SNAPSHOT)/snapshot.duckdb || { echo "no snapshot yet: run make demo first"; exit 1; }
+	$(RUN) duckdb -readonly $(SNAPSHOT)/snapshot.duckdb
+
+docs: setup  ## dbt docs (models, columns, lineage) as one static HTML page
+	cd dbt_project && ALS_ECA_WAREHOUSE=$${ALS_ECA_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \
+		$(RUN) dbt docs generate --static --project-dir . --profiles-dir . --quiet
+	@echo "dbt docs: $(CURDIR)/dbt_project/target/static_index.html"
 
 lint: setup  ## ruff
 	$(RUN) ruff check .

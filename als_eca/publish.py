@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+STORAGE_VERSION = "v1.0.0"
+
 
 @dataclass
 class Snapshot:
@@ -40,7 +42,8 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_dir: Path, schema:
     ]
     counts: dict[str, int] = {}
     alias = f"snapshot_{token}"
-    con.execute(f"attach '{tmp_db}' as {alias}")
+    # An older storage format: the DuckDB CLI (make sql) and analysts' own DuckDB clients can open the file.
+    con.execute(f"attach '{tmp_db}' as {alias} (storage_version '{STORAGE_VERSION}')")
     try:
         con.execute(f"create schema {alias}.{schema}")
         for table in tables:

@@ -14,6 +14,7 @@ class Settings:
     proact_dir: Path  # ALS_ECA_PROACT_DIR: the PRO-ACT download (real or generated)
     pms_dir: Path  # ALS_ECA_PMS_DIR: a folder of pms_export_YYYY-MM-DD deliveries
     warehouse: Path  # ALS_ECA_WAREHOUSE: the DuckDB file
+    snapshot_dir: Path  # ALS_ECA_SNAPSHOT_DIR: the analysts' read-only copy of the marts (DuckDB + Parquet)
     repo_root: Path = REPO_ROOT
 
 
@@ -28,4 +29,5 @@ def get_settings() -> Settings:
         proact_dir=_path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
         pms_dir=_path("ALS_ECA_PMS_DIR", "data/sample/pms"),
         warehouse=_path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb"),
+        snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", "data/snapshot"),
     )
