@@ -11,8 +11,9 @@ Per file, in one transaction:
 4. PMS patient keys are replaced by keyed pseudonyms and direct identifiers dropped before anything is written;
 5. `raw.load_audit` records rows read (counted independently, from the file's lines), loaded and quarantined.
 
-`_line_number` is the record's line in the file (header = line 1), as DuckDB numbers lines in its reject table,
-so loaded and quarantined rows share one numbering.
+Raw tables keep the file's row order (so `rowid` is file order) and a `_source_file` column. Quarantined rows carry
+their record's line in the file (header = line 1), numbered as DuckDB numbers lines in its reject table. A stored
+line number for every loaded row would cost a window over the whole file (it doubled load time), so it is not kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from als_eca.checksum import FileStats, file_stats
-from als_eca.ingest.pseudonym import pseudonymise
+from als_eca.ingest.pseudonym import hmac_pads, pseudonym_sql
 from als_eca.ingest.schemas import VARCHAR, TableSchema
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def empty_table(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> LoadResu
     cols = _output_columns(schema)
     body = ", ".join(f"{_q(n)} {t}" for n, t in cols.items())
     con.execute("BEGIN")
-    con.execute(f"CREATE OR REPLACE TABLE raw.{schema.table} ({body}, _source_file VARCHAR, _line_number BIGINT)")
+    con.execute(f"CREATE OR REPLACE TABLE raw.{schema.table} ({body}, _source_file VARCHAR)")
     con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [schema.table])
     con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [schema.table])
     con.execute("INSERT INTO raw.load_audit VALUES (?, NULL, NULL, NULL, 0, 0, 0, 0, now())", [schema.table])
@@ -130,7 +131,11 @@ def _output_columns(schema: TableSchema) -> dict[str, str]:
 def load_file(
     con: duckdb.DuckDBPyConnection, schema: TableSchema, path: Path, *, key: bytes | None = None
 ) -> LoadResult:
-    """Load `path` into `raw.<schema.table>`, replacing it; see the module docstring for the steps."""
+    """Load `path` into `raw.<schema.table>`, replacing it; see the module docstring for the steps.
+
+    The file is scanned once: parsing, typing, rule checks, pseudonyms and line numbers happen in one
+    `CREATE TABLE ... AS SELECT` over `read_csv`; rejected rows are then moved to quarantine (cheap: usually none).
+    """
     path = Path(path)
     if schema.pseudonymised and key is None:
         raise ValueError(f"{schema.table} holds patient keys: a pseudonym key is required")
@@ -139,41 +144,171 @@ def load_file(
     ensure_raw_schema(con)
     header = read_header(path)
     stats = file_stats(path)
-    warnings: list[str] = []
-    by_lower = {n.lower(): n for n in header}
+    warnings = _header_warnings(schema, header, path)
+    for w in warnings:
+        log.warning(w)
+
+    t = schema.table
+    # The header is read positionally as c0..cN: robust to odd names and BOMs, and independent of their case.
+    internal = [f"c{i}" for i in range(len(header))]
+    src = {n.lower(): f"c{i}" for i, n in enumerate(header)}
+    declared = {c.name.lower() for c in schema.columns}
+    unknown = [n for n in header if n.lower() not in declared]
+    params: dict[str, object] = {"path": str(path), "columns": dict.fromkeys(internal, "VARCHAR")}
+    if schema.pseudonymised:
+        params["hmac_ipad"], params["hmac_opad"] = hmac_pads(key)
+
+    plan = _plan(schema, src)
+    out_cols = plan.out_cols
+    outputs = [f"{alias} AS {_q(name)}" for alias, _, name in plan.typed]
+    if not schema.pseudonymised:  # PRO-ACT: unknown columns are kept as text; PMS: dropped (could be identifiers)
+        outputs += [f"{src[n.lower()]} AS {_q(n)}" for n in unknown]
+        out_cols.update(dict.fromkeys(unknown, VARCHAR))
+    fail = ("CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, *_) in enumerate(plan.checks, 1)) + " END"
+            if plan.checks else "NULL::INTEGER")
+    bad_value = ("CASE _fail " + " ".join(f"WHEN {i} THEN {shown}" for i, (*_, shown) in enumerate(plan.checks, 1))
+                 + " END" if plan.checks else "NULL::VARCHAR")
+    typed = ", ".join(f"{expr} AS {alias}" for alias, expr, _ in plan.typed)
+
+    rej, scan = f"_rejects_{t}", f"_scans_{t}"
+    con.execute(f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
+    con.execute("BEGIN")
+    try:
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE raw.{t} AS
+                    SELECT {", ".join(outputs)}, $file AS _source_file, _fail, {bad_value} AS _bad_value
+                    FROM (SELECT *, {fail} AS _fail
+                          FROM (SELECT *, {typed}
+                                FROM read_csv($path, header = true, auto_detect = false, columns = $columns,
+                                              delim = ',', quote = '"', escape = '"', strict_mode = true,
+                                              encoding = 'utf-8', store_rejects = true,
+                                              rejects_table = '{rej}', rejects_scan = '{scan}')))""",
+                {**params, "file": path.name},
+            )
+        except duckdb.Error as exc:
+            raise IngestError(path, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
+
+        _collect_rejects(con, rej, internal, header)
+        con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
+        if con.execute(f"SELECT count(*) FROM raw.{t} WHERE _fail IS NOT NULL").fetchone()[0]:
+            # A fresh table's rowids follow file order (insertion order is preserved; inside this transaction they
+            # start at an offset, hence `- base`). The record's line adds the header and the parser rejects before
+            # it (an ASOF join on the rejects' positions among accepted rows).
+            con.execute(
+                f"""INSERT INTO raw.quarantine
+                    WITH base AS (SELECT min(rowid) AS base FROM raw.{t}),
+                         bad AS (SELECT r._source_file, r._fail, r._bad_value, r.rowid - base.base + 1 AS ordinal
+                                 FROM raw.{t} AS r, base WHERE r._fail IS NOT NULL),
+                         why AS (SELECT unnest($columns) AS column_name, unnest($reasons) AS reason,
+                                        generate_subscripts($columns, 1) AS i)
+                    SELECT $t, bad._source_file, bad.ordinal + 1 + coalesce(k.j, 0), why.column_name,
+                           bad._bad_value, why.reason
+                    FROM bad JOIN why ON why.i = bad._fail
+                    ASOF LEFT JOIN (SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL) AS k
+                         ON bad.ordinal > k.accepted_before
+                    ORDER BY 3""",
+                {"t": t, "columns": [c[1] for c in plan.checks], "reasons": [c[2] for c in plan.checks]},
+            )
+            con.execute(f"DELETE FROM raw.{t} WHERE _fail IS NOT NULL")
+        parse_value = "NULL" if schema.pseudonymised else f"left(trim(csv_line, chr(10) || chr(13)), {_MAX_VALUE})"
+        con.execute(
+            f"""INSERT INTO raw.quarantine
+                SELECT $t, $file, line, column_name, {parse_value}, reason FROM _rej ORDER BY line""",
+            {"t": t, "file": path.name},
+        )
+        con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _fail")
+        con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _bad_value")
+
+        loaded = con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
+        reasons = dict(
+            con.execute(
+                "SELECT reason, count(*) FROM raw.quarantine WHERE source_table = ? GROUP BY reason ORDER BY 2 DESC",
+                [t],
+            ).fetchall()
+        )
+        quarantined = sum(reasons.values())
+        rows_read = stats.lines - stats.blank_lines - 1  # independent of the parser: the file's data lines
+        con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [t])
+        con.execute(
+            "INSERT INTO raw.load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [t, path.name, str(path.resolve()), stats.sha256, stats.bytes, rows_read, loaded, quarantined],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
+    if rows_read != loaded + quarantined:
+        warnings.append(f"{path.name}: {rows_read} data lines but {loaded} loaded + {quarantined} quarantined")
+    return LoadResult(
+        t, path.name, str(path.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings, reasons
+    )
+
+
+def _header_warnings(schema: TableSchema, header: list[str], path: Path) -> list[str]:
+    """Fail on a missing required column; warn about absent optional and unknown extra columns."""
+    present = {n.lower() for n in header}
     declared = {c.name.lower() for c in schema.columns}
     for c in schema.columns:
-        if c.required and c.name.lower() not in by_lower:
+        if c.required and c.name.lower() not in present:
             raise IngestError(path, "required column missing from the header", line=1, column=c.name)
-    missing = [c.name for c in schema.columns if c.name.lower() not in by_lower]
+    warnings = []
+    missing = [c.name for c in schema.columns if c.name.lower() not in present]
     if missing:
         warnings.append(f"{path.name}: optional columns absent, loaded as NULL: {', '.join(missing)}")
     unknown = [n for n in header if n.lower() not in declared]
     if unknown:
         kept = "dropped (PMS: could hold identifiers)" if schema.pseudonymised else "kept as text"
         warnings.append(f"{path.name}: columns not in the contract, {kept}: {', '.join(unknown)}")
-    for w in warnings:
-        log.warning(w)
+    return warnings
 
-    t = schema.table
-    # Unique internal names: the header is read positionally as c0..cN (robust to odd names and BOMs).
-    names = [f"c{i}" for i in range(len(header))]
-    src = {n.lower(): f"c{i}" for i, n in enumerate(header)}
-    rej, scan = f"_rejects_{t}", f"_scans_{t}"
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _in AS
-                SELECT row_number() OVER () AS _ordinal, *
-                FROM read_csv(?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
-                              escape = '"', strict_mode = true, encoding = 'utf-8', store_rejects = true,
-                              rejects_table = '{rej}', rejects_scan = '{scan}')""",
-            [str(path), dict.fromkeys(names, "VARCHAR")],
-        )
-    except duckdb.Error as exc:
-        raise IngestError(path, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
 
-    # Record lines of the parser's rejects; accepted rows get theirs from their ordinal and the rejects before them.
+@dataclass(frozen=True)
+class _Plan:
+    typed: list[tuple[str, str, str]]  # (alias, SQL over the raw text columns, output column name)
+    checks: list[tuple[str, str, str, str]]  # (failure condition over aliases/raw, column, reason, value shown)
+    out_cols: dict[str, str]
+
+
+def _plan(schema: TableSchema, src: dict[str, str]) -> _Plan:
+    """Typed expressions of the declared columns and the quarantine checks, in column order. Conditions refer to
+    the typed values by alias, so each cast is computed once per row however many checks read it."""
+    typed: list[tuple[str, str, str]] = []
+    checks: list[tuple[str, str, str, str]] = []
+    for k, c in enumerate(schema.columns):
+        raw, alias = src.get(c.name.lower()), f"v{k}"
+        # TRY_CAST ignores surrounding blanks and maps '' to NULL, so no trim() in the hot path (it cost ~30 %).
+        text = raw or "NULL"
+        if c.name in schema.pseudonymised:
+            typed.append((alias, pseudonym_sql(raw) if raw else "NULL::VARCHAR", c.name))
+        elif c.name == "BRTHDTC" and c.name in schema.identifiers:
+            typed.append((alias, f"try_cast(left(trim({text}), 4) AS INTEGER)", "BRTHYR"))  # birth year only
+            continue
+        elif c.name in schema.identifiers:
+            continue
+        elif c.type == VARCHAR:
+            typed.append((alias, raw or "NULL::VARCHAR", c.name))
+        else:
+            typed.append((alias, f"try_cast({text} AS {c.type})", c.name))
+        if not raw:
+            continue
+        shown = alias if c.name in schema.pseudonymised else f"left({raw}, {_MAX_VALUE})"
+        if c.not_null:
+            checks.append((f"nullif(trim({raw}), '') IS NULL", c.name, "required value missing", shown))
+        if c.type != VARCHAR:
+            # Blank text is a missing value, not a bad one (checked last: it is evaluated only for NULL casts).
+            cond = f"(({alias} IS NULL AND {raw} IS NOT NULL AND trim({raw}) <> '')"
+            cond += f" OR NOT isfinite({alias}))" if c.type == "DOUBLE" else ")"
+            checks.append((cond, c.name, f"not a valid {c.type.lower()}", shown))
+        if c.rule:
+            checks.append((f"coalesce(NOT ({c.rule.format(v=alias)}), false)", c.name, c.rule_text or c.rule, shown))
+    return _Plan(typed, checks, _output_columns(schema))
+
+
+def _collect_rejects(con, rejects: str, internal: list[str], header: list[str]) -> None:
+    """The parser's rejected records, one row per line, with the header's column name (temp table `_rej`)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _rej AS
             SELECT line, any_value(hdr.name ORDER BY column_idx) AS column_name,
@@ -181,113 +316,8 @@ def load_file(
                              ORDER BY column_idx) AS reason,
                    any_value(csv_line) AS csv_line,
                    row_number() OVER (ORDER BY line) AS j
-            FROM {rej} LEFT JOIN (SELECT unnest(?) AS internal, unnest(?) AS name) AS hdr
-                 ON hdr.internal = {rej}.column_name
+            FROM {rejects} LEFT JOIN (SELECT unnest($internal) AS internal, unnest($header) AS name) AS hdr
+                 ON hdr.internal = {rejects}.column_name
             GROUP BY line""",
-        [names, header],
+        {"internal": internal, "header": header},
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _skips AS
-           SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL"""
-    )
-
-    pseudo_expr = None
-    if schema.pseudonymised:
-        ids = [r[0] for r in con.execute(f"SELECT DISTINCT {src['usubjid']} FROM _in WHERE "
-                                         f"nullif(trim({src['usubjid']}), '') IS NOT NULL").fetchall()]
-        con.execute("CREATE OR REPLACE TEMP TABLE _pseudo (original VARCHAR, pseudonym VARCHAR)")
-        if ids:
-            con.executemany("INSERT INTO _pseudo VALUES (?, ?)", list(zip(ids, pseudonymise(ids, key), strict=True)))
-        pseudo_expr = "_pseudo.pseudonym"
-
-    out_cols = _output_columns(schema)
-    selects: list[str] = []  # typed output columns
-    checks: list[tuple[str, str, str]] = []  # (failure condition, column, reason) in column order
-    for c in schema.columns:
-        raw = src.get(c.name.lower())
-        text = f"nullif(trim({raw}), '')" if raw else "NULL"
-        if c.name in schema.pseudonymised:
-            value = pseudo_expr
-        elif c.name == "BRTHDTC" and c.name in schema.identifiers:
-            selects.append(f"try_cast(left({text}, 4) AS INTEGER) AS BRTHYR")
-            continue
-        elif c.name in schema.identifiers:
-            continue
-        elif c.type == VARCHAR:
-            value = raw or "NULL::VARCHAR"
-        else:
-            value = f"try_cast({text} AS {c.type})"
-        selects.append(f"{value} AS {_q(c.name)}")
-        if not raw:
-            continue
-        if c.not_null:
-            checks.append((f"{text} IS NULL", c.name, "required value missing"))
-        if c.type != VARCHAR:
-            cond = f"{text} IS NOT NULL AND ({value} IS NULL"
-            cond += f" OR NOT isfinite({value}))" if c.type == "DOUBLE" else ")"
-            checks.append((cond, c.name, f"not a valid {c.type.lower()}"))
-        if c.rule:
-            checks.append((f"coalesce(NOT ({c.rule.format(v=value)}), false)", c.name, c.rule_text or c.rule))
-    if not schema.pseudonymised:
-        selects += [f"{src[n.lower()]} AS {_q(n)}" for n in unknown]
-        out_cols.update(dict.fromkeys(unknown, VARCHAR))
-
-    def shown(column: str) -> str:
-        if column in schema.identifiers:
-            return "NULL"
-        if column in schema.pseudonymised:
-            return pseudo_expr or "NULL"
-        return f"left({src[column.lower()]}, {_MAX_VALUE})"
-
-    bad_col = "CASE " + " ".join(f"WHEN {cond} THEN '{col}'" for cond, col, _ in checks) + " END" if checks else "NULL"
-    reason = ("CASE " + " ".join(f"WHEN {cond} THEN '{why.replace(chr(39), chr(39) * 2)}'" for cond, _, why in checks)
-              + " END") if checks else "NULL"
-    value = "CASE " + " ".join(f"WHEN {cond} THEN {shown(col)}" for cond, col, _ in checks) + " END" if checks else "NULL"
-    join = f"LEFT JOIN _pseudo ON _pseudo.original = _in.{src['usubjid']}" if pseudo_expr else ""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _typed AS
-            SELECT {', '.join(selects)},
-                   ? AS _source_file,
-                   _in._ordinal + 1 + coalesce(_skips.j, 0) AS _line_number,
-                   {bad_col} AS _bad_column, {reason} AS _reason, {value} AS _bad_value
-            FROM _in {join}
-            ASOF LEFT JOIN _skips ON _in._ordinal > _skips.accepted_before""",
-        [path.name],
-    )
-
-    keep = ", ".join([*(_q(n) for n in out_cols), "_source_file", "_line_number"])
-    parse_value = "NULL" if schema.pseudonymised else f"left(trim(csv_line, chr(10) || chr(13)), {_MAX_VALUE})"
-    con.execute("BEGIN")
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE raw.{t} AS SELECT {keep} FROM _typed WHERE _reason IS NULL "
-                    "ORDER BY _line_number")
-        con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
-        con.execute(
-            f"""INSERT INTO raw.quarantine
-                SELECT ?, _source_file, _line_number, _bad_column, _bad_value, _reason FROM _typed
-                WHERE _reason IS NOT NULL
-                UNION ALL
-                SELECT ?, ?, line, column_name, {parse_value}, reason FROM _rej
-                ORDER BY 3""",
-            [t, t, path.name],
-        )
-        loaded = con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
-        reasons = dict(con.execute("SELECT reason, count(*) FROM raw.quarantine WHERE source_table = ? "
-                                   "GROUP BY reason ORDER BY 2 DESC", [t]).fetchall())
-        quarantined = sum(reasons.values())
-        rows_read = stats.lines - stats.blank_lines - 1  # independent of the parser: the file's data lines
-        con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [t])
-        con.execute("INSERT INTO raw.load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [t, path.name, str(path.resolve()), stats.sha256, stats.bytes, rows_read, loaded, quarantined])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS _in; DROP TABLE IF EXISTS _typed; DROP TABLE IF EXISTS _rej; "
-                    f"DROP TABLE IF EXISTS _skips; DROP TABLE IF EXISTS _pseudo; DROP TABLE IF EXISTS {rej}; "
-                    f"DROP TABLE IF EXISTS {scan}")
-    if rows_read != loaded + quarantined:
-        warnings.append(f"{path.name}: {rows_read} data lines but {loaded} loaded + {quarantined} quarantined")
-    return LoadResult(t, path.name, str(path.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings,
-                      reasons)
