@@ -27,10 +27,13 @@ class Figure:
         return abs(self.generated - self.paper) <= max(self.rel_tol * abs(self.paper), self.abs_tol)
 
 
-def _partial_date(text: pd.Series) -> pd.Series:
+def _partial_date(text: pd.Series, mid_period: bool = False) -> pd.Series:
+    """ISO, legacy YYYYMMDD and partial dates. Partial dates become the first day of the period, or with
+    `mid_period` the 15th / 1 July (the warehouse's imputation of onset dates)."""
     t = text.fillna("").str.strip()
     t = t.where(~t.str.fullmatch(r"\d{8}"), t.str[:4] + "-" + t.str[4:6] + "-" + t.str[6:])
-    t = t.where(t.str.len() != 7, t + "-01").where(t.str.len() != 4, t + "-01-01")
+    month, year = ("-15", "-07-01") if mid_period else ("-01", "-01-01")
+    t = t.where(t.str.len() != 7, t + month).where(t.str.len() != 4, t + year)
     return pd.to_datetime(t, errors="coerce", format="%Y-%m-%d")
 
 
@@ -81,14 +84,15 @@ def _measure_pms(folder: Path, s: float) -> list[Figure]:
     ae = pd.read_csv(folder / "ae.csv", dtype=str)
     first = pd.to_datetime(dm.set_index("USUBJID")["RFSTDTC"].str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
     onset = mh[mh["MHCAT"] == "ALS SYMPTOM ONSET"].set_index("USUBJID")["MHSTDTC"]
-    duration = (first - _partial_date(onset).reindex(first.index).set_axis(first.index)).dt.days
+    onset_date = _partial_date(onset, mid_period=True).reindex(first.index).set_axis(first.index)
+    duration = (first - onset_date.where(onset_date < first, first)).dt.days  # imputed onset never after index
     tot = qs[qs["QSTESTCD"] == "ALSFRSTO"].copy()
     tot["date"] = _partial_date(tot["QSDTC"])
     tot["after"] = tot["date"] > tot["USUBJID"].map(first)
     n_after = tot[tot["after"]].groupby("USUBJID")["date"].nunique().reindex(first.index, fill_value=0)
     n_inj = ex.groupby("USUBJID").size().reindex(first.index, fill_value=0)
     boosters = ex[ex["EXCAT"] == "BOOSTER"].groupby("USUBJID").size().reindex(first.index, fill_value=0)
-    elig = (duration < 730) & (n_after >= 2) & (n_inj >= 2)
+    elig = (duration < 730.5) & (n_after >= 2) & (n_inj >= 2)  # symptom duration < 2 years
     pattern_pre = np.where(n_inj == 1, "single-injection", np.where(boosters > 0, "multiple", "single-cycle"))
     pattern = pd.Series(pattern_pre, index=first.index)
     ae["day"] = (_partial_date(ae["AESTDTC"]) - ae["USUBJID"].map(first)).dt.days
