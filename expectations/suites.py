@@ -139,7 +139,7 @@ MART_SUITES = [
                       count(*) filter (where eligible) as n_eligible,
                       count(*) filter (where eligible) / count(*)::double as eligible_fraction
                from marts.mart_survival_cohort
-               where source = 'PMS' or treated = 0 or treated is null
+               where source = 'PMS' or crit_placebo_arm  -- PRO-ACT: the placebo subjects are the candidates
                group by source""",
         expectations=[
             ("ExpectTableRowCountToEqual", {"value": 2}),

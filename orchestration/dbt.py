@@ -7,7 +7,9 @@ the dbt project has changed since.
 
 import functools
 import os
+import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,15 @@ class AlsDbtTranslator(DagsterDbtTranslator):
             return None
         return dbt_resource_props["schema"]
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.key.path[0] == "marts":  # stale marts show as such in the UI
+            spec = spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
+        return spec
 
+
+# The daily schedule refreshes everything at 05:00 UTC: a mart older than a day and a half missed a refresh.
+MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26))
 TRANSLATOR = AlsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -85,4 +95,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR))
+    # The dbt installed next to this interpreter, whether or not its folder is on PATH.
+    local = Path(sys.executable).parent / "dbt"
+    executable = str(local) if local.exists() else "dbt"
+    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=executable)

@@ -1,6 +1,4 @@
-"""The Dagster code location: only assembles the stages (raw → dbt → analysis → report) and their checks."""
-
-from __future__ import annotations
+"""The Dagster code location: only assembles the stages (raw → dbt → analysis → publish) and their checks."""
 
 import dagster as dg
 
@@ -9,13 +7,17 @@ def build_definitions() -> dg.Definitions:
     """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
     from als_eca.settings import get_settings
     from orchestration.checks import gx_checks
+    from orchestration.dbt import build_dbt_assets, dbt_resource
+    from orchestration.publish import build_snapshot_asset
     from orchestration.raw import raw_assets
     from orchestration.resources import SourcesResource, WarehouseResource
     from orchestration.schedules import schedules
     from orchestration.sensors import sensors
 
     settings = get_settings()
-    assets = [*raw_assets]
+    dbt_assets = build_dbt_assets()
+    mart_keys = sorted((k for k in dbt_assets.keys if k.path[0] == "marts"), key=lambda k: k.path)
+    assets = [*raw_assets, dbt_assets, build_snapshot_asset(mart_keys, str(settings.snapshot_dir))]
     keys = {key for a in assets for key in a.keys}
     return dg.Definitions(
         assets=assets,
@@ -25,6 +27,7 @@ def build_definitions() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
+            "dbt": dbt_resource(),
         },
         # One DuckDB file, one writer: steps run one after another in the run's own process.
         executor=dg.in_process_executor,

@@ -122,8 +122,9 @@ def alsfrs_rows(rng: np.random.Generator, s: pd.DataFrame) -> pd.DataFrame:
     revised = (instrument == "ALSFRS-R") | (instrument == "both")
     total_only = revised & ~original & (rng.uniform(size=n) < 0.04)
     q = items[:, :9].copy()
-    # Original-scale rows use half points now and then.
-    half = original[:, None] & (rng.uniform(size=q.shape) < 0.04) & (q > 0)
+    # Original-scale-only rows use half points now and then (rows that also carry the integer ALSFRS-R total do
+    # not: the real file's stored totals equal the item sums in ~99.8 % of rows).
+    half = (instrument == "ALSFRS")[:, None] & (rng.uniform(size=q.shape) < 0.04) & (q > 0)
     q = q - 0.5 * half
     q10 = np.where(rng.uniform(size=n) < 0.7, items[:, 9], np.clip(items[:, 9] + rng.choice([-1, 1], n), 0, 4))
     gastro = (items[:, 2] <= 1) & (rng.uniform(size=n) < 0.8)

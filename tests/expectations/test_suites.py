@@ -26,12 +26,14 @@ GOOD_TABLES = {
     "marts.fct_visit": """select * from (values ('ALSFRS-R', 40, 40), ('ALSFRS-R', 30, 30), ('ALSFRS', 20, null))
                           t(instrument, alsfrs_r_total, alsfrs_r_total_recomputed)""",
     "marts.mart_survival_cohort": """select * from (values
-        ('1', 0, 'control', 300.0, 1, 55.0, 'M', 'limb', 38, 1, 12.0, true, 'PRO-ACT'),
-        ('2', 0, 'control', 100.0, 0, 60.0, 'F', 'bulbar', 30, 0, 20.0, false, 'PRO-ACT'),
-        ('PMS-a', 1, 'single', 900.0, 0, 50.0, 'F', 'limb', 40, 1, 10.0, true, 'PMS'),
-        ('PMS-b', 1, 'multiple', 50.0, 1, 50.0, 'F', 'limb', 40, 1, 30.0, false, 'PMS'))
+        ('1', 0, 'control', 300.0, 1, 55.0, 'M', 'limb', 38, 1, 12.0, true, 'PRO-ACT', true),
+        ('2', 0, 'control', 100.0, 0, 60.0, 'F', 'bulbar', 30, 0, 20.0, false, 'PRO-ACT', true),
+        ('3', 0, null, 100.0, 0, 60.0, 'F', 'bulbar', 30, 0, 20.0, false, 'PRO-ACT', false),
+        ('4', 0, null, 100.0, 0, 60.0, 'F', 'bulbar', 30, 0, 20.0, false, 'PRO-ACT', false),
+        ('PMS-a', 1, 'single', 900.0, 0, 50.0, 'F', 'limb', 40, 1, 10.0, true, 'PMS', null),
+        ('PMS-b', 1, 'multiple', 50.0, 1, 50.0, 'F', 'limb', 40, 1, 30.0, false, 'PMS', null))
         t(subject_id, treated, "group", time_days, event, age, sex, onset_site, alsfrs_r_baseline, riluzole,
-          disease_duration_months, eligible, source)""",
+          disease_duration_months, eligible, source, crit_placebo_arm)""",
 }
 
 # One crafted defect per suite: (table, SQL applied after the good table exists).
