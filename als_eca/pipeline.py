@@ -13,6 +13,7 @@ class RunSummary:
     run_id: str
     materialised: list[str]
     failed_checks: list[str]  # "asset_key:check_name (severity)"
+    checks_evaluated: int
     failure: str | None
     warehouse: Path
 
@@ -58,4 +59,5 @@ def run_pipeline(
             f"{ev.step_key}: {ev.step_failure_data.error.message.strip() if ev.step_failure_data.error else ''}"
             for ev in failures
         ) or "run failed"
-    return RunSummary(result.success, result.run_id, materialised, failed, failure, settings.warehouse)
+    checks = len(result.get_asset_check_evaluations())
+    return RunSummary(result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse)
