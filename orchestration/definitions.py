@@ -6,6 +6,7 @@ import dagster as dg
 def build_definitions() -> dg.Definitions:
     """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
     from als_eca.settings import get_settings
+    from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.checks import gx_checks
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.publish import build_snapshot_asset
@@ -17,11 +18,11 @@ def build_definitions() -> dg.Definitions:
     settings = get_settings()
     dbt_assets = build_dbt_assets()
     mart_keys = sorted((k for k in dbt_assets.keys if k.path[0] == "marts"), key=lambda k: k.path)
-    assets = [*raw_assets, dbt_assets, build_snapshot_asset(mart_keys, str(settings.snapshot_dir))]
+    assets = [*raw_assets, dbt_assets, build_snapshot_asset(mart_keys, str(settings.snapshot_dir)), *analysis_assets]
     keys = {key for a in assets for key in a.keys}
     return dg.Definitions(
         assets=assets,
-        asset_checks=[c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)],
+        asset_checks=[*(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks],
         schedules=schedules,
         sensors=sensors,
         resources={

@@ -1,0 +1,123 @@
+"""The study report: assembled from what the analysis assets stored (als_eca.analysis_store), one section per
+part of the paper, each naming the asset its numbers come from. One self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from als_eca.analysis_store import AnalysisStore
+from als_eca.report import Image, Section, write_report
+
+
+def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Readable numbers: p-values to 3 significant digits (< 0.001 shown as such), other floats rounded."""
+    out = frame.drop(columns=[c for c in drop if c in frame.columns]).copy()
+    for c in out.columns:
+        if not pd.api.types.is_float_dtype(out[c]):
+            continue
+        if c == "p" or c.endswith("_p") or c.startswith("p_"):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else ("< 0.001" if v < 0.001 else f"{v:.3f}"))
+        else:
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}".rstrip("0").rstrip("."))
+    return out
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _days(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.0f} days ({value / 30.44:.1f} months)"
+
+
+def build_sections(store: AnalysisStore) -> list[Section]:
+    frame, png, numbers = store.load_frame, store.load_png, store.load_json
+    results = numbers("results")
+    surv = numbers("survival")
+    km_t, km_c = results["km"]["treated"], results["km"]["control"]
+    flow = numbers("cohort_flow")
+    cox = numbers("cox_model")
+    prog = numbers("progression")
+    safety = numbers("safety_tables")
+
+    sections = [
+        Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
+            f"Eligible: {flow['eligible'].get('PMS', 0)} BM-MSC (PMS) patients and "
+            f"{flow['eligible'].get('PRO-ACT', 0)} PRO-ACT placebo controls; matched 1:1: "
+            f"{len(results['matching']['pairs'])} pairs.",
+            frame("cohort_flow"),
+        ]),
+        Section("Propensity score and matching", "analysis/matched_cohort", [
+            "Logistic regression (R glm, binomial) of treatment on age, sex, onset site, baseline ALSFRS-R, riluzole "
+            "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
+            _display(frame("propensity_coefficients")),
+            Image("Propensity-score distributions, all and matched", png("ps_overlap")),
+        ]),
+        Section("Baseline characteristics (Table 1) and balance", "analysis/balance", [
+            "Before matching:", _display(frame("table1_before")),
+            "After matching:", _display(frame("table1_matched")),
+            "Standardised mean differences (MatchIt's definition; target < 0.1):", _display(frame("smd")),
+            Image("Love plot: absolute standardised mean differences before and after matching", png("love_plot")),
+        ]),
+        Section("Overall survival, matched set", "analysis/survival", [
+            f"Deaths: {km_t['events']} of {km_t['n']} BM-MSC, {km_c['events']} of {km_c['n']} controls; log-rank "
+            f"chi-square {surv['logrank']['chisq']:.2f}, p {_p(surv['logrank']['p'])}. Median survival: BM-MSC "
+            f"{_days(km_t['median'])}, control {_days(km_c['median'])}. RMST at {surv['rmst']['treated']['tau']:.0f} "
+            f"days: BM-MSC {surv['rmst']['treated']['estimate']:.0f} (SE {surv['rmst']['treated']['se']:.1f}), "
+            f"control {surv['rmst']['control']['estimate']:.0f} (SE {surv['rmst']['control']['se']:.1f}).",
+            _display(frame("km_summary")),
+            _display(frame("rmst")),
+            Image("Kaplan-Meier curves with number at risk, matched set", png("km_matched")),
+            Image("Kaplan-Meier curves by injection group", png("km_groups")),
+            "Pairwise log-rank tests between injection groups (no multiplicity adjustment):",
+            _display(frame("pairwise_logrank")) if store.path("pairwise_logrank.parquet").exists() else "n/a",
+        ]),
+        Section("Cox proportional hazards model", "analysis/cox_model", [
+            "Efron ties; injection group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54. "
+            f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {_p(cox['ph_global_p'])}.",
+            _display(frame("cox")),
+            "Variance clustered on the matched pair (robust SE):",
+            _display(frame("cox_robust")),
+            _display(frame("cox_zph")),
+            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest")),
+        ]),
+        Section("Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression", [
+            f"Progression speed (48 - baseline ALSFRS-R) / months from (diagnosis - 12 months): control "
+            f"{prog['speed_control_mean']:.2f}, BM-MSC {prog['speed_treated_mean']:.2f} points/month "
+            f"(Welch t-test p {_p(prog['speed_p'])}).",
+            _display(frame("comparisons")),
+            "Survival of matched BM-MSC patients, Korean vs non-Korean:",
+            _display(frame("korean")),
+            Image("Korean vs non-Korean BM-MSC patients", png("km_korean")),
+        ]),
+        Section("Sensitivity analyses", "analysis/sensitivity", [
+            "(a) progression speed added to the propensity model; (b) only patients between the first and third "
+            "quartile of progression speed (re-matched).",
+            _display(frame("sensitivity")),
+        ]),
+        Section("Safety (Tables 2-4)", "analysis/safety_tables", [
+            f"Safety population: {safety['n_safety']} PMS patients; events within one year of the first injection. "
+            "Cells: n patients (% of the safety population) [events].",
+            _display(frame("safety_overview"), drop=("pct",)),
+            "Table 2 - adverse events in at least 5 % of patients:",
+            _display(frame("ae_table"), drop=("pct",)),
+            "Table 3 - adverse drug reactions:",
+            _display(frame("adr_table"), drop=("pct",)),
+            "Table 4 - serious adverse events in at least 1 % of patients:",
+            _display(frame("sae_table"), drop=("pct",)),
+        ]),
+    ]
+    return sections
+
+
+def write_study_report(store: AnalysisStore, path: Path) -> Path:
+    return write_report(
+        path,
+        "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
+        build_sections(store),
+        subtitle="Reproduction of Nam et al. 2023 (Front. Aging Neurosci. 15:1148444) on the configured data.",
+    )

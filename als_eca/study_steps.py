@@ -1,0 +1,229 @@
+"""The steps of the study, as pure functions over data frames and `analytics` results (no Dagster, no SQL).
+
+Each step returns a `StepOutput`: key numbers (JSON), tables (data frames) and figures (PNG bytes). The Dagster
+analysis assets (orchestration/analysis.py) read the marts, call these, store the outputs and show them in the
+UI; the study report is assembled from the stored outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from als_eca.report import figure_png
+from analytics.balance import table_one
+from analytics.cox import cox_zph
+from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
+from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
+from analytics.safety import event_table, safety_overview
+from analytics.study import StudyResult, run_matched_analysis, run_sensitivity_analyses
+from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
+
+RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
+COHORT_COLUMNS = [
+    "subject_id", "source", "treated", "group", "time_days", "event", "age", "sex", "onset_site",
+    "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
+    "tpv_time_days", "tpv_event",
+]
+GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
+
+
+@dataclass
+class StepOutput:
+    numbers: dict = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+
+def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
+    """Figure 1: per source, patients in, each exclusion in the paper's order, eligible."""
+    rows = []
+    for source, df in cohort.groupby("source", sort=False):
+        rows.append((source, "all patients", len(df)))
+        reasons = df.loc[~df["eligible"], "exclusion_reason"].value_counts(sort=False)
+        for reason, n in reasons.items():
+            rows.append((source, f"excluded: {reason}", int(n)))
+        rows.append((source, "eligible", int(df["eligible"].sum())))
+    flow = pd.DataFrame(rows, columns=["source", "step", "patients"])
+    eligible = cohort[cohort["eligible"]]
+    numbers = {
+        "patients": cohort["source"].value_counts().to_dict(),
+        "eligible": eligible["source"].value_counts().to_dict(),
+        "eligible_by_group": eligible["group"].value_counts().to_dict(),
+    }
+    return StepOutput(numbers, {"cohort_flow": flow})
+
+
+def matched_analysis(cohort: pd.DataFrame, tau: float | None = None) -> tuple[StudyResult, StepOutput]:
+    """PS model, 1:1 matching, and everything computed on the matched set (analytics.study)."""
+    result = run_matched_analysis(cohort, tau=tau)
+    out = StepOutput(result.to_json_dict())
+    matched = result.matched.drop(columns=[c for c in ("pair",) if c not in result.matched.columns])
+    out.tables["matched_cohort"] = matched.reset_index(drop=True)
+    out.tables["propensity_scores"] = pd.DataFrame(
+        {"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
+         "matched": result.scores.index.isin(result.matched["subject_id"])}
+    )
+    return result, out
+
+
+def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
+    """SMD before/after (MatchIt's definition), Table 1 with t / chi-square tests before and after, plots."""
+    smd = pd.DataFrame({
+        "covariate": result.smd_before.index,
+        "smd_before": result.smd_before["smd"].to_numpy(),
+        "smd_after": result.smd_after["smd"].reindex(result.smd_before.index).to_numpy(),
+    })
+    spec = dict(continuous=["age", "alsfrs_r_baseline", "disease_duration_months"],
+                categorical=["sex", "onset_site", "riluzole"],
+                labels={"age": "Age (years)", "alsfrs_r_baseline": "Baseline ALSFRS-R",
+                        "disease_duration_months": "Disease duration (months)", "sex": "Sex",
+                        "onset_site": "Onset site", "riluzole": "Riluzole"})
+    eligible = cohort[cohort["eligible"].astype(bool)].copy()
+    eligible["arm"] = np.where(eligible["treated"] == 1, "BM-MSC", "Control")
+    matched = result.matched.copy()
+    matched["arm"] = np.where(matched["treated"] == 1, "BM-MSC", "Control")
+    t1_before = table_one(eligible, "arm", **spec)
+    t1_after = table_one(matched, "arm", **spec)
+    treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
+    ids = result.scores.index
+    figures = {
+        "love_plot": figure_png(love_plot(result.smd_before["smd"], result.smd_after["smd"])),
+        "ps_overlap": figure_png(ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(),
+                                            matched=ids.isin(result.matched["subject_id"]))),
+    }
+    numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
+               "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all())}
+    return StepOutput(numbers, {"smd": smd, "table1_before": t1_before, "table1_matched": t1_after}, figures)
+
+
+def _km_row(label: str, km) -> dict:
+    med, lo, hi = km.median()
+    at = km.survival_at([365, 730, 1095])
+    row = {"group": label, "n": km.n, "events": km.events, "median_days": med, "median_lower": lo,
+           "median_upper": hi}
+    row.update({f"surv_{int(t)}d": s for t, s in zip(at["time"], at["surv"], strict=True)})
+    return row
+
+
+def survival(result: StudyResult) -> StepOutput:
+    """KM (log CI) per arm and per injection group, medians, survival at 1-3 years, log-rank (2 and 3 groups,
+    pairwise), RMST at tau."""
+    m = result.matched
+    t, e = m["time_days"].to_numpy(float), m["event"].to_numpy(int)
+    grp = m["group"].astype(str).to_numpy()
+    km_groups = {g: kaplan_meier(t[grp == g], e[grp == g]) for g in ("control", "single", "multiple") if (grp == g).any()}
+    three = logrank_test(t, e, grp) if len(km_groups) > 1 else None
+    pairs = pairwise_logrank(t, e, grp) if len(km_groups) > 2 else None
+    table = pd.DataFrame([_km_row("BM-MSC (matched)", result.km["treated"]),
+                          _km_row("PRO-ACT control (matched)", result.km["control"])]
+                         + [_km_row(GROUP_LABELS[g], k) for g, k in km_groups.items()])
+    rmst = pd.DataFrame([
+        {"arm": a, "tau_days": result.tau, "rmst_days": result.rmst[a][0], "se_days": result.rmst[a][1]}
+        for a in ("treated", "control")
+    ])
+    numbers = {
+        "logrank": {"chisq": result.logrank.chisq, "p": result.logrank.p},
+        "logrank_three_groups": {"chisq": three.chisq, "p": three.p} if three else None,
+        "rmst": {a: {"tau": result.tau, "estimate": result.rmst[a][0], "se": result.rmst[a][1]}
+                 for a in ("treated", "control")},
+        "rmst_difference_days": result.rmst["treated"][0] - result.rmst["control"][0],
+    }
+    tables = {"km_summary": table, "rmst": rmst}
+    if pairs is not None:
+        tables["pairwise_logrank"] = pairs
+    figures = {
+        "km_matched": figure_png(km_plot(
+            {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
+            p_value=result.logrank.p, risk_times=RISK_TIMES, title="Overall survival, matched set")),
+        "km_groups": figure_png(km_plot(
+            {GROUP_LABELS[g]: k for g, k in km_groups.items()}, p_value=three.p if three else None,
+            risk_times=RISK_TIMES, title="Overall survival by injection group, matched set")),
+    }
+    return StepOutput(numbers, tables, figures)
+
+
+def cox(result: StudyResult) -> StepOutput:
+    """Cox PH (Efron) with the paper's covariates, model-based and pair-clustered variance, PH test, forest plot."""
+    terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
+    model = result.cox.summary(robust=False).loc[terms].reset_index(names="term")
+    robust = result.cox_robust.summary(robust=True).loc[terms].reset_index(names="term")
+    group_terms = [t for t in ("group_single", "group_multiple") if t in terms]
+    zph = cox_zph(result.cox, terms={"group": group_terms, **{t: [t] for t in terms if t not in group_terms}})
+    figures = {"cox_forest": figure_png(forest_plot(result.cox.summary(robust=False).loc[terms],
+                                                    title="Cox model, matched set (HR, 95 % CI)"))}
+    numbers = {"hr": dict(zip(model["term"], model["hr"], strict=True)),
+               "p": dict(zip(model["term"], model["p"], strict=True)),
+               "ph_global_p": float(zph.loc["GLOBAL", "p"])}
+    return StepOutput(numbers, {"cox": model, "cox_robust": robust, "cox_zph": zph.reset_index(names="term")},
+                      figures)
+
+
+def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
+    """Initial progression speed (control vs treated; single vs multiple), baseline ALSFRS-R by injection group,
+    ALSFRS-R change baseline -> 12 months, Korean vs non-Korean survival among matched treated patients."""
+    m = result.matched
+    arm = np.where(m["treated"] == 1, "treated", "control")
+    speed = compare_groups(m["progression_speed"], arm, "control", "treated")
+    tr = m[m["treated"] == 1]
+    speed_inj = compare_groups(tr["progression_speed"], tr["group"], "single", "multiple")
+    base_inj = compare_groups(tr["alsfrs_r_baseline"], tr["group"], "multiple", "single")
+    baseline = pd.Series(m["alsfrs_r_baseline"].to_numpy(float), index=m["subject_id"].to_numpy())
+    change = alsfrs_change(visits[visits["subject_id"].isin(m["subject_id"])], baseline)
+    change = change.merge(m[["subject_id", "group", "treated"]], on="subject_id")
+    ch_arm = compare_groups(change["change"], np.where(change["treated"] == 1, "treated", "control"),
+                            "treated", "control")
+    ch_tr = change[change["treated"] == 1]
+    ch_inj = compare_groups(ch_tr["change"], ch_tr["group"], "multiple", "single")
+    korean = subgroup_survival(tr.assign(korean=tr["korean"].map({1: "Korean", 0: "non-Korean"})), "korean")
+
+    def row(name, c):
+        return {"comparison": name, **{k: getattr(c, k) for k in (
+            "group_a", "n_a", "mean_a", "sd_a", "group_b", "n_b", "mean_b", "sd_b", "difference", "t", "df", "p")}}
+
+    comparisons = pd.DataFrame([
+        row("progression speed (points/month)", speed),
+        row("progression speed, treated by injection group", speed_inj),
+        row("baseline ALSFRS-R, treated by injection group", base_inj),
+        row("ALSFRS-R change baseline -> 12 months", ch_arm),
+        row("ALSFRS-R change, treated by injection group", ch_inj),
+    ])
+    korean_table = pd.DataFrame([_km_row(g, k) for g, k in korean.km.items()])
+    numbers = {"speed_control_mean": speed.mean_a, "speed_treated_mean": speed.mean_b, "speed_p": speed.p,
+               "change_p": ch_arm.p, "korean_logrank_p": korean.logrank.p,
+               "korean_n": {g: k.n for g, k in korean.km.items()}}
+    figures = {"km_korean": figure_png(km_plot(korean.km, p_value=korean.logrank.p, risk_times=RISK_TIMES,
+                                               title="Matched BM-MSC patients: Korean vs non-Korean"))}
+    return StepOutput(numbers, {"comparisons": comparisons, "alsfrs_change": change, "korean": korean_table},
+                      figures)
+
+
+def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
+    """(a) progression speed added to the PS model; (b) only patients within the speed IQR."""
+    rows = []
+    for name, r in run_sensitivity_analyses(cohort, tau=tau).items():
+        s = r.cox.summary(robust=False)
+        rows.append({
+            "analysis": {"ps_with_speed": "PS model + progression speed",
+                         "speed_iqr": "progression speed within Q1-Q3"}[name],
+            "pairs": len(r.matching.pairs), "deaths_treated": r.km["treated"].events,
+            "deaths_control": r.km["control"].events, "logrank_p": r.logrank.p,
+            "rmst_treated": r.rmst["treated"][0], "rmst_control": r.rmst["control"][0],
+            "hr_single": s["hr"].get("group_single"), "hr_multiple": s["hr"].get("group_multiple"),
+            "max_abs_smd_after": float(np.nanmax(np.abs(r.smd_after["smd"]))),
+        })
+    table = pd.DataFrame(rows)
+    return StepOutput({"analyses": table.to_dict(orient="records")}, {"sensitivity": table})
+
+
+def safety(ae: pd.DataFrame, n_safety: int) -> StepOutput:
+    """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the first year after the first injection."""
+    overview = safety_overview(ae, n_safety)
+    tables = {"safety_overview": overview, "ae_table": event_table(ae, n_safety, "ae"),
+              "adr_table": event_table(ae, n_safety, "adr"), "sae_table": event_table(ae, n_safety, "sae")}
+    numbers = {"n_safety": n_safety,
+               **{r.category: {"patients": r.n_patients, "pct": r.pct, "events": r.n_events}
+                  for r in overview.itertuples()}}
+    return StepOutput(numbers, tables)

@@ -1,0 +1,186 @@
+"""Analysis assets (group `analysis`): thin wrappers that read the marts, call als_eca.study_steps (which calls
+analytics/), store the results next to the warehouse and show key figures, tables and plots in the Dagster UI."""
+
+import base64
+
+import dagster as dg
+import pandas as pd
+
+from als_eca import study_steps
+from als_eca.analysis_store import AnalysisStore
+from orchestration.resources import WarehouseResource
+
+COHORT = dg.AssetKey(["marts", "mart_survival_cohort"])
+VISITS = dg.AssetKey(["marts", "fct_visit"])
+ADVERSE_EVENTS = dg.AssetKey(["marts", "fct_adverse_event"])
+PATIENTS = dg.AssetKey(["marts", "dim_patient"])
+
+
+def _key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["analysis", name])
+
+
+def _store(warehouse: WarehouseResource) -> AnalysisStore:
+    return AnalysisStore.next_to(warehouse.path)
+
+
+def _md_table(frame: pd.DataFrame, max_rows: int = 40) -> dg.MetadataValue:
+    def fmt(v) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        return f"{v:.4g}" if isinstance(v, float) else str(v).replace("|", "/")
+
+    shown = frame.head(max_rows)
+    lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    if len(frame) > max_rows:
+        lines.append(f"\n({len(frame) - max_rows} more rows in the stored table)")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _md_image(png: bytes) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
+
+
+def _persist(store: AnalysisStore, name: str, out: study_steps.StepOutput, numbers: dict | None = None) -> dict:
+    """Save a step's outputs under its asset name and build the asset's UI metadata."""
+    store.save_json(name, out.numbers)
+    meta: dict = {"results": dg.MetadataValue.path(str(store.path(f"{name}.json")))}
+    for table, frame in out.tables.items():
+        store.save_frame(table, frame)
+        meta[table] = _md_table(frame)
+    for figure, png in out.figures.items():
+        store.save_png(figure, png)
+        meta[f"{figure}_plot"] = _md_image(png)
+    for label, value in (numbers or {}).items():
+        meta[label] = value
+    return meta
+
+
+def _read(warehouse: WarehouseResource, sql: str) -> pd.DataFrame:
+    with warehouse.connect(read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
+    columns = ", ".join(f'"{c}"' for c in study_steps.COHORT_COLUMNS)
+    cohort = _read(warehouse, f"SELECT {columns}, exclusion_reason FROM marts.mart_survival_cohort ORDER BY subject_id")
+    cohort["eligible"] = cohort["eligible"].astype(bool)
+    return cohort
+
+
+@dg.asset(key=_key("cohort_flow"), deps=[COHORT], group_name="analysis", kinds={"python"},
+          description="Figure 1 - patients per source, each exclusion in the paper's order, eligible.")
+def cohort_flow(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    out = study_steps.cohort_flow(_cohort(warehouse))
+    eligible = out.numbers["eligible"]
+    return dg.MaterializeResult(metadata=_persist(_store(warehouse), "cohort_flow", out, {
+        "eligible_pms": int(eligible.get("PMS", 0)), "eligible_proact": int(eligible.get("PRO-ACT", 0))}))
+
+
+@dg.asset(key=_key("matched_cohort"), deps=[COHORT, _key("cohort_flow")], group_name="analysis",
+          kinds={"python"},
+          description="Propensity score (glm on age, sex, onset site, baseline ALSFRS-R, riluzole, disease duration) "
+                      "and 1:1 nearest-neighbour matching in MatchIt's order; results.json as `als-eca analyze`.")
+def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    cohort = _cohort(warehouse)
+    result, out = study_steps.matched_analysis(cohort[cohort["eligible"]])
+    store.save_pickle("study_result", result)
+    store.save_frame("cohort", cohort)
+    store.save_json("results", out.numbers)  # the `als-eca analyze` results.json contract
+    coef = pd.DataFrame({"term": list(result.ps_fit.coef.index), "coef": result.ps_fit.coef.to_numpy()})
+    meta = _persist(store, "matched_cohort", study_steps.StepOutput(out.numbers, {
+        "propensity_coefficients": coef, "matched_pairs": result.matching.pairs}), {
+        "n_treated": out.numbers["n"]["treated"], "n_control": out.numbers["n"]["control"],
+        "pairs": len(result.matching.pairs)})
+    store.save_frame("matched_cohort", out.tables["matched_cohort"])
+    store.save_frame("propensity_scores", out.tables["propensity_scores"])
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(key=_key("balance"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
+          description="Balance: SMDs before/after (MatchIt's definition), Table 1 with t and chi-square tests, "
+                      "love plot and propensity-score overlap.")
+def balance(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    out = study_steps.balance(store.load_pickle("study_result"), store.load_frame("cohort"))
+    return dg.MaterializeResult(metadata=_persist(store, "balance", out, {
+        "max_abs_smd_after": out.numbers["max_abs_smd_after"]}))
+
+
+@dg.asset_check(asset=_key("balance"), name="smd_below_0_1", description="After matching every standardised "
+                "mean difference is below 0.1 (the paper's balance criterion).")
+def smd_below_0_1(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    smd = _store(warehouse).load_frame("smd")
+    bad = smd[smd["smd_after"].abs() >= 0.1]
+    return dg.AssetCheckResult(passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"covariates_over_0_1": _md_table(bad) if not bad.empty else "none"})
+
+
+@dg.asset(key=_key("survival"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
+          description="Kaplan-Meier (log CI) by arm and injection group, medians, 1-3 year survival, log-rank, "
+                      "RMST at tau.")
+def survival(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    out = study_steps.survival(store.load_pickle("study_result"))
+    return dg.MaterializeResult(metadata=_persist(store, "survival", out, {
+        "logrank_p": out.numbers["logrank"]["p"], "rmst_difference_days": out.numbers["rmst_difference_days"]}))
+
+
+@dg.asset(key=_key("cox_model"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
+          description="Cox PH (Efron): injection group vs control, sex, onset site, riluzole, ALSFRS-R >= 31, "
+                      "age >= 54; model-based and pair-clustered SE; Schoenfeld-residual PH test; forest plot.")
+def cox_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    out = study_steps.cox(store.load_pickle("study_result"))
+    return dg.MaterializeResult(metadata=_persist(store, "cox_model", out, {
+        "hr_single": out.numbers["hr"].get("group_single"), "ph_global_p": out.numbers["ph_global_p"]}))
+
+
+@dg.asset(key=_key("progression"), deps=[_key("matched_cohort"), VISITS], group_name="analysis",
+          kinds={"python"},
+          description="Initial progression speed, ALSFRS-R change to 12 months, Korean vs non-Korean subgroup.")
+def progression(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    visits = _read(warehouse, "SELECT subject_id, visit_day, alsfrs_r_total FROM marts.fct_visit "
+                              "WHERE instrument = 'ALSFRS-R' AND alsfrs_r_total IS NOT NULL")
+    out = study_steps.progression(store.load_pickle("study_result"), visits)
+    return dg.MaterializeResult(metadata=_persist(store, "progression", out, {"speed_p": out.numbers["speed_p"]}))
+
+
+@dg.asset(key=_key("sensitivity"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
+          description="Sensitivity analyses: progression speed added to the PS model; patients within the speed IQR.")
+def sensitivity(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    cohort = store.load_frame("cohort")
+    out = study_steps.sensitivity(cohort[cohort["eligible"]])
+    return dg.MaterializeResult(metadata=_persist(store, "sensitivity", out))
+
+
+@dg.asset(key=_key("safety_tables"), deps=[ADVERSE_EVENTS, PATIENTS], group_name="analysis", kinds={"python"},
+          description="Safety over the first year after the first injection: overview, AE (>= 5 %), ADR, SAE "
+                      "(>= 1 %) tables by SOC (internationally agreed order) then PT, 'n (%) [events]'.")
+def safety_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    ae = _read(warehouse, "SELECT * FROM marts.fct_adverse_event WHERE source = 'PMS'")
+    n_safety = int(_read(warehouse, "SELECT count(*) AS n FROM marts.dim_patient WHERE source = 'PMS'")["n"][0])
+    out = study_steps.safety(ae, n_safety)
+    return dg.MaterializeResult(metadata=_persist(_store(warehouse), "safety_tables", out, {"n_safety": n_safety}))
+
+
+@dg.asset(key=_key("study_report"),
+          deps=[_key(n) for n in ("cohort_flow", "matched_cohort", "balance", "survival", "cox_model", "progression",
+                                  "sensitivity", "safety_tables")],
+          group_name="analysis", kinds={"html"},
+          description="The study report: one self-contained HTML file mirroring the paper.")
+def study_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from als_eca.study_report import write_study_report
+
+    path = write_study_report(_store(warehouse), warehouse.directory / "report" / "study_report.html")
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),
+                                          "size_kib": round(path.stat().st_size / 1024, 1)})
+
+
+analysis_assets = [cohort_flow, matched_cohort, balance, survival, cox_model, progression, sensitivity, safety_tables,
+                   study_report]
+analysis_checks = [smd_below_0_1]
