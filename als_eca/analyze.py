@@ -40,9 +40,11 @@ def write_figures(result: StudyResult, treated: pd.Series, out: Path) -> list[Pa
         ),
         "love_plot.png": love_plot(result.smd_before["smd"], result.smd_after["smd"]),
         "ps_overlap.png": ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(), matched=matched),
-        "cox_forest.png": forest_plot(result.cox.summary(robust=False).loc[list(result.cox_terms)],
-                                      title="Cox model, matched set"),
     }
+    if result.cox is not None:  # None: not estimable on this matched set (reported as nulls in results.json)
+        terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
+        figures["cox_forest.png"] = forest_plot(result.cox.summary(robust=False).loc[terms],
+                                                title="Cox model, matched set")
     paths = []
     for name, fig in figures.items():
         path = out / name

@@ -79,6 +79,9 @@ def run(
 
     summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse)
     typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
+    for label, path in (("analyst snapshot", summary.snapshot), ("study report", summary.report)):
+        if path is not None and path.exists():
+            typer.echo(f"{label}: {path}")
     for check in summary.failed_checks:
         typer.echo(f"check failed: {check}", err=True)
     if not summary.success:

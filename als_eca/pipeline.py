@@ -16,6 +16,8 @@ class RunSummary:
     checks_evaluated: int
     failure: str | None
     warehouse: Path
+    snapshot: Path | None = None
+    report: Path | None = None
 
 
 def run_pipeline(
@@ -60,4 +62,8 @@ def run_pipeline(
             for ev in failures
         ) or "run failed"
     checks = len(result.get_asset_check_evaluations())
-    return RunSummary(result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse)
+    return RunSummary(
+        result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse,
+        snapshot=settings.snapshot_dir / "snapshot.duckdb",
+        report=settings.warehouse.resolve().parent / "report" / "study_report.html",
+    )

@@ -25,9 +25,11 @@ def _path(variable: str, default: str) -> Path:
 
 def get_settings() -> Settings:
     """Read the settings now (not at import), so a changed environment is seen by the next run."""
+    warehouse = _path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb")
     return Settings(
         proact_dir=_path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
         pms_dir=_path("ALS_ECA_PMS_DIR", "data/sample/pms"),
-        warehouse=_path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb"),
-        snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", "data/snapshot"),
+        warehouse=warehouse,
+        # By default next to the warehouse, so a second warehouse never overwrites another one's snapshot.
+        snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", str(warehouse.parent / "snapshot")),
     )

@@ -83,7 +83,8 @@ def build_sections(store: AnalysisStore) -> list[Section]:
             "Variance clustered on the matched pair (robust SE):",
             _display(frame("cox_robust")),
             _display(frame("cox_zph")),
-            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest")),
+            *([Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest"))]
+              if cox.get("estimable") else []),
         ]),
         Section("Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression", [
             f"Progression speed (48 - baseline ALSFRS-R) / months from (diagnosis - 12 months): control "

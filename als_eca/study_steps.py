@@ -147,6 +147,11 @@ def survival(result: StudyResult) -> StepOutput:
 
 def cox(result: StudyResult) -> StepOutput:
     """Cox PH (Efron) with the paper's covariates, model-based and pair-clustered variance, PH test, forest plot."""
+    if result.cox is None:
+        note = pd.DataFrame({"term": ["(model)"], "note": ["not estimable on this matched set (e.g. no deaths in "
+                                                          "a group: infinite hazard ratio)"]})
+        return StepOutput({"hr": {}, "p": {}, "ph_global_p": None, "estimable": False},
+                          {"cox": note, "cox_robust": note, "cox_zph": note})
     terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
     model = result.cox.summary(robust=False).loc[terms].reset_index(names="term")
     robust = result.cox_robust.summary(robust=True).loc[terms].reset_index(names="term")
@@ -156,7 +161,7 @@ def cox(result: StudyResult) -> StepOutput:
                                                     title="Cox model, matched set (HR, 95 % CI)"))}
     numbers = {"hr": dict(zip(model["term"], model["hr"], strict=True)),
                "p": dict(zip(model["term"], model["p"], strict=True)),
-               "ph_global_p": float(zph.loc["GLOBAL", "p"])}
+               "ph_global_p": float(zph.loc["GLOBAL", "p"]), "estimable": True}
     return StepOutput(numbers, {"cox": model, "cox_robust": robust, "cox_zph": zph.reset_index(names="term")},
                       figures)
 
@@ -204,7 +209,7 @@ def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
     """(a) progression speed added to the PS model; (b) only patients within the speed IQR."""
     rows = []
     for name, r in run_sensitivity_analyses(cohort, tau=tau).items():
-        s = r.cox.summary(robust=False)
+        s = r.cox.summary(robust=False) if r.cox is not None else pd.DataFrame({"hr": pd.Series(dtype=float)})
         rows.append({
             "analysis": {"ps_with_speed": "PS model + progression speed",
                          "speed_iqr": "progression speed within Q1-Q3"}[name],

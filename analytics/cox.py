@@ -184,7 +184,10 @@ def fit_cox(
             new = (beta + new) / 2
             ll_new, u_new, v_new, _, _ = _efron_terms(pr, new)
             halvings += 1
-        done = abs(1 - ll / ll_new) <= tol and np.max(np.abs(new - beta)) < 1e-8
+        # R's criterion |1 - ll/ll_new| <= eps, written without the division: a log-likelihood of exactly 0 (every
+        # event alone in its risk set, as in tiny samples) must not divide by zero.
+        done = abs(ll_new - ll) <= tol * abs(ll_new) if ll_new != 0 else abs(ll_new - ll) <= tol
+        done = done and np.max(np.abs(new - beta)) < 1e-8
         beta, ll, u, v = new, ll_new, u_new, v_new
         if done:
             break

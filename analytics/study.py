@@ -9,6 +9,7 @@ controls. Times are days.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -123,8 +124,8 @@ class StudyResult:
     logrank: LogRank
     tau: float
     rmst: dict[str, tuple[float, float]]
-    cox: CoxResult
-    cox_robust: CoxResult
+    cox: CoxResult | None  # None when the model is not estimable on the matched set
+    cox_robust: CoxResult | None
     pairwise_single_vs_multiple: LogRank | None
     cox_terms: list[str] = field(default_factory=lambda: list(COX_TERMS))
 
@@ -143,8 +144,8 @@ class StudyResult:
                 "surv": {str(int(t)): s for t, s in zip(at["time"], at["surv"], strict=True)},
             }
 
-        def cox_block(fit: CoxResult, robust: bool) -> dict:
-            s = fit.summary(robust=robust)
+        def cox_block(fit: CoxResult | None, robust: bool) -> dict:
+            s = fit.summary(robust=robust) if fit is not None else pd.DataFrame()
             return {
                 "terms": {
                     t: (
@@ -245,8 +246,14 @@ def run_matched_analysis(
     x = x.loc[
         :, (x != 0).any() & (x != 1).any()
     ]  # a constant term (e.g. no 'multiple' patient) is not estimable
-    cox = fit_cox(t, e, x)
-    cox_r = fit_cox(t, e, x, cluster=matched["pair"].to_numpy())
+    try:
+        cox = fit_cox(t, e, x)
+        cox_r = fit_cox(t, e, x, cluster=matched["pair"].to_numpy())
+    except (np.linalg.LinAlgError, RuntimeError) as exc:
+        # Not estimable on this matched set (e.g. no deaths in a group: monotone likelihood, infinite HR). The
+        # survival results stand; the Cox model is reported as missing, with the reason, rather than failing all.
+        warnings.warn(f"Cox model not estimable on the matched set: {exc}", stacklevel=2)
+        cox = cox_r = None
     tr = matched["treated"].astype(int).to_numpy() == 1
     grp = matched["group"].astype(str).to_numpy()
     pw = logrank_test(t[tr], e[tr], grp[tr]) if len(set(grp[tr])) == 2 else None

@@ -135,7 +135,8 @@ def cox_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     out = study_steps.cox(store.load_pickle("study_result"))
     return dg.MaterializeResult(metadata=_persist(store, "cox_model", out, {
-        "hr_single": out.numbers["hr"].get("group_single"), "ph_global_p": out.numbers["ph_global_p"]}))
+        "estimable": out.numbers["estimable"], "hr_single": out.numbers["hr"].get("group_single"),
+        "ph_global_p": out.numbers["ph_global_p"]}))
 
 
 @dg.asset(key=_key("progression"), deps=[_key("matched_cohort"), VISITS], group_name="analysis",
