@@ -18,7 +18,7 @@ from analytics.cox import cox_zph
 from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.safety import event_table, safety_overview
-from analytics.study import StudyResult, run_matched_analysis, run_sensitivity_analyses
+from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
 
 RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
@@ -207,17 +207,23 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
 
 def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
     """(a) progression speed added to the PS model; (b) only patients within the speed IQR."""
+    labels = {"ps_with_speed": "PS model + progression speed", "speed_iqr": "progression speed within Q1-Q3"}
     rows = []
-    for name, r in run_sensitivity_analyses(cohort, tau=tau).items():
+    for name, run in sensitivity_variants(cohort, tau=tau).items():
+        try:
+            r = run()
+        except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # e.g. too few patients in the IQR
+            rows.append({"analysis": labels[name], "note": f"not estimable: {exc}"})
+            continue
         s = r.cox.summary(robust=False) if r.cox is not None else pd.DataFrame({"hr": pd.Series(dtype=float)})
         rows.append({
-            "analysis": {"ps_with_speed": "PS model + progression speed",
-                         "speed_iqr": "progression speed within Q1-Q3"}[name],
+            "analysis": labels[name],
             "pairs": len(r.matching.pairs), "deaths_treated": r.km["treated"].events,
             "deaths_control": r.km["control"].events, "logrank_p": r.logrank.p,
             "rmst_treated": r.rmst["treated"][0], "rmst_control": r.rmst["control"][0],
             "hr_single": s["hr"].get("group_single"), "hr_multiple": s["hr"].get("group_multiple"),
             "max_abs_smd_after": float(np.nanmax(np.abs(r.smd_after["smd"]))),
+            "note": "" if r.cox is not None else "Cox model not estimable",
         })
     table = pd.DataFrame(rows)
     return StepOutput({"analyses": table.to_dict(orient="records")}, {"sensitivity": table})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -285,8 +285,14 @@ def run_sensitivity_analyses(cohort: pd.DataFrame, **kwargs) -> dict[str, StudyR
 
     ``kwargs`` are passed to :func:`run_matched_analysis` (tau, caliper, ratio).
     """
+    return {name: run() for name, run in sensitivity_variants(cohort, **kwargs).items()}
+
+
+def sensitivity_variants(cohort: pd.DataFrame, **kwargs) -> dict[str, Callable[[], StudyResult]]:
+    """The sensitivity analyses of :func:`run_sensitivity_analyses`, each as a callable, so that a caller can run
+    them one by one (and report one that is not estimable on a small cohort without losing the other)."""
     df = validate_cohort(cohort, ("progression_speed",))
     return {
-        "ps_with_speed": run_matched_analysis(df, extra_ps_covariates=("progression_speed",), **kwargs),
-        "speed_iqr": run_matched_analysis(df.loc[iqr_mask(df["progression_speed"])], **kwargs),
+        "ps_with_speed": lambda: run_matched_analysis(df, extra_ps_covariates=("progression_speed",), **kwargs),
+        "speed_iqr": lambda: run_matched_analysis(df.loc[iqr_mask(df["progression_speed"])], **kwargs),
     }

@@ -25,6 +25,20 @@ def small_data(tmp_path_factory) -> Path:
     return out
 
 
+MEDIUM_SCALE = 0.25  # ~40 eligible treated patients: every model of the study is estimable
+MEDIUM_SEED = 11
+
+
+@pytest.fixture(scope="session")
+def medium_data(tmp_path_factory) -> Path:
+    """Synthetic data big enough for the whole study (whole-graph and webserver tests): about 2 s to make."""
+    import synthetic
+
+    out = tmp_path_factory.mktemp("medium_data")
+    synthetic.generate(out, seed=MEDIUM_SEED, scale=MEDIUM_SCALE)
+    return out
+
+
 @pytest.fixture()
 def pseudonym_key(monkeypatch) -> str:
     key = "test-key-not-secret"

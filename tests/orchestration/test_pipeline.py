@@ -1,4 +1,4 @@
-"""The whole asset graph, in-process, on a small generated dataset: what `als-eca run` / `make demo` do."""
+"""The whole asset graph, in-process, on a generated dataset (scale 0.25): what `als-eca run` / `make demo` do."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ import pytest
 
 from als_eca import privacy
 from als_eca.ingest.schemas import ALL_TABLES
+from tests.conftest import MEDIUM_SCALE as PIPELINE_SCALE
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 
 
-PIPELINE_SCALE = 0.25  # big enough for every model to be estimable (~40 treated patients), still seconds
-
-
 @pytest.fixture(scope="module")
-def pipeline_data(tmp_path_factory):
-    import synthetic
-
-    out = tmp_path_factory.mktemp("pipeline_data")
-    synthetic.generate(out, seed=11, scale=PIPELINE_SCALE)
-    return out
+def pipeline_data(medium_data):
+    return medium_data
 
 
 @pytest.fixture(scope="module")
