@@ -148,16 +148,3 @@ def test_sensitivity_analyses(cohort):
     iqr = s["speed_iqr"]
     assert iqr.n_treated + iqr.n_control == len(kept)
     assert set(iqr.matched.subject_id) <= set(kept.subject_id)
-
-
-def test_module_cli_writes_results_json(tmp_path, result):
-    from analytics_ref import DATA
-
-    from analytics.__main__ import main
-
-    out = tmp_path / "results.json"
-    assert main([str(DATA / "study_cohort.csv"), "-o", str(out)]) == 0
-    assert json.loads(out.read_text()) == json.loads(json.dumps(result.to_json_dict()))
-    bad = tmp_path / "bad.csv"
-    pd.read_csv(DATA / "study_cohort.csv").drop(columns="age").to_csv(bad, index=False)
-    assert main([str(bad)]) == 2
