@@ -51,7 +51,7 @@ def build_sections(store: AnalysisStore) -> list[Section]:
             f"{len(results['matching']['pairs'])} pairs.",
             frame("cohort_flow"),
         ]),
-        Section("Propensity score and matching", "analysis/matched_cohort", [
+        Section("Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort", [
             "Logistic regression (R glm, binomial) of treatment on age, sex, onset site, baseline ALSFRS-R, riluzole "
             "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
             _display(frame("propensity_coefficients")),

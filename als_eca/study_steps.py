@@ -17,8 +17,9 @@ from analytics.balance import table_one
 from analytics.cox import cox_zph
 from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
+from analytics.propensity import propensity_score
 from analytics.safety import event_table, safety_overview
-from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants
+from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants, validate_cohort
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
 
 RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
@@ -56,13 +57,25 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, {"cohort_flow": flow})
 
 
+def propensity(cohort: pd.DataFrame) -> StepOutput:
+    """The paper's PS model (R glm, binomial) on the eligible cohort: coefficients with SE and p, and the scores."""
+    df = validate_cohort(cohort)
+    fit, scores = propensity_score(df)
+    coef = fit.summary().reset_index(names="term")
+    table = pd.DataFrame({"subject_id": df["subject_id"].to_numpy(), "treated": df["treated"].to_numpy(),
+                          "ps": scores})
+    numbers = {"coef": dict(fit.coef), "deviance": fit.deviance, "null_deviance": fit.null_deviance,
+               "n": len(df), "iterations": fit.iterations}
+    return StepOutput(numbers, {"propensity_coefficients": coef, "propensity_scores": table})
+
+
 def matched_analysis(cohort: pd.DataFrame, tau: float | None = None) -> tuple[StudyResult, StepOutput]:
     """PS model, 1:1 matching, and everything computed on the matched set (analytics.study)."""
     result = run_matched_analysis(cohort, tau=tau)
     out = StepOutput(result.to_json_dict())
     matched = result.matched.drop(columns=[c for c in ("pair",) if c not in result.matched.columns])
     out.tables["matched_cohort"] = matched.reset_index(drop=True)
-    out.tables["propensity_scores"] = pd.DataFrame(
+    out.tables["matched_scores"] = pd.DataFrame(
         {"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
          "matched": result.scores.index.isin(result.matched["subject_id"])}
     )

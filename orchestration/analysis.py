@@ -78,25 +78,43 @@ def cohort_flow(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "eligible_pms": int(eligible.get("PMS", 0)), "eligible_proact": int(eligible.get("PRO-ACT", 0))}))
 
 
-@dg.asset(key=_key("matched_cohort"), deps=[COHORT, _key("cohort_flow")], group_name="analysis",
+@dg.asset(key=_key("propensity_scores"), deps=[COHORT, _key("cohort_flow")], group_name="analysis",
           kinds={"python"},
-          description="Propensity score (glm on age, sex, onset site, baseline ALSFRS-R, riluzole, disease duration) "
-                      "and 1:1 nearest-neighbour matching in MatchIt's order; results.json as `als-eca analyze`.")
-def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
+          description="Propensity score: logistic regression (as R glm, unpenalised) of treatment on age, sex, onset "
+                      "site, baseline ALSFRS-R, riluzole and disease duration, over the eligible cohort.")
+def propensity_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     cohort = _cohort(warehouse)
+    store.save_frame("cohort", cohort)
+    out = study_steps.propensity(cohort[cohort["eligible"]])
+    return dg.MaterializeResult(metadata=_persist(store, "propensity_scores", out, {"n": out.numbers["n"]}))
+
+
+@dg.asset(key=_key("matched_cohort"), deps=[_key("propensity_scores")], group_name="analysis", kinds={"python"},
+          description="1:1 greedy nearest-neighbour matching on the score in MatchIt's order, and the outcome "
+                      "analysis of the matched set; writes results.json exactly as `als-eca analyze`.")
+def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = _store(warehouse)
+    cohort = store.load_frame("cohort")
     result, out = study_steps.matched_analysis(cohort[cohort["eligible"]])
     store.save_pickle("study_result", result)
-    store.save_frame("cohort", cohort)
     store.save_json("results", out.numbers)  # the `als-eca analyze` results.json contract
-    coef = pd.DataFrame({"term": list(result.ps_fit.coef.index), "coef": result.ps_fit.coef.to_numpy()})
     meta = _persist(store, "matched_cohort", study_steps.StepOutput(out.numbers, {
-        "propensity_coefficients": coef, "matched_pairs": result.matching.pairs}), {
+        "matched_pairs": result.matching.pairs, "matched_scores": out.tables["matched_scores"]}), {
         "n_treated": out.numbers["n"]["treated"], "n_control": out.numbers["n"]["control"],
         "pairs": len(result.matching.pairs)})
     store.save_frame("matched_cohort", out.tables["matched_cohort"])
-    store.save_frame("propensity_scores", out.tables["propensity_scores"])
     return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset_check(asset=_key("matched_cohort"), name="matched_on_the_published_scores", blocking=True,
+                description="The matching used exactly the scores of the propensity_scores asset.")
+def matched_on_the_published_scores(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    store = _store(warehouse)
+    published = store.load_frame("propensity_scores").set_index("subject_id")["ps"]
+    used = store.load_frame("matched_scores").set_index("subject_id")["ps"].reindex(published.index)
+    gap = float((published - used).abs().max())
+    return dg.AssetCheckResult(passed=bool(gap < 1e-12), metadata={"max_abs_difference": gap})
 
 
 @dg.asset(key=_key("balance"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
@@ -170,7 +188,7 @@ def safety_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 @dg.asset(key=_key("study_report"),
-          deps=[_key(n) for n in ("cohort_flow", "matched_cohort", "balance", "survival", "cox_model", "progression",
+          deps=[_key(n) for n in ("cohort_flow", "propensity_scores", "matched_cohort", "balance", "survival", "cox_model", "progression",
                                   "sensitivity", "safety_tables")],
           group_name="analysis", kinds={"html"},
           description="The study report: one self-contained HTML file mirroring the paper.")
@@ -182,6 +200,6 @@ def study_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
                                           "size_kib": round(path.stat().st_size / 1024, 1)})
 
 
-analysis_assets = [cohort_flow, matched_cohort, balance, survival, cox_model, progression, sensitivity, safety_tables,
+analysis_assets = [cohort_flow, propensity_scores, matched_cohort, balance, survival, cox_model, progression, sensitivity, safety_tables,
                    study_report]
-analysis_checks = [smd_below_0_1]
+analysis_checks = [smd_below_0_1, matched_on_the_published_scores]
