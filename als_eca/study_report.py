@@ -97,7 +97,10 @@ def build_sections(store: AnalysisStore) -> list[Section]:
         ]),
         Section("Sensitivity analyses", "analysis/sensitivity", [
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "
-            "quartile of progression speed (re-matched).",
+            "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the ALSFRS follow-up "
+            "(+30 days). The paper's rule takes deaths from the death file whenever they occurred but censors "
+            "survivors at their last ALSFRS visit; when deaths are tracked beyond the visits, this shortens control "
+            "survival and favours treatment - (c) shows by how much.",
             _display(frame("sensitivity")),
         ]),
         Section("Safety (Tables 2-4)", "analysis/safety_tables", [

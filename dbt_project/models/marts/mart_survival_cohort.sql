@@ -55,6 +55,12 @@ select
          when injection_group = 'multiple' then 'multiple' end as "group",
     followup_end_day as time_days,
     case when death and death_day is not null then 1 else 0 end as event,
+    -- Sensitivity outcome: PRO-ACT deaths count only within the ALSFRS follow-up (+30 days), the window in which
+    -- survivors are observed; the paper's rule counts later deaths but censors survivors at their last visit.
+    case when source = 'PRO-ACT' and death and death_day > last_alsfrs_day + 30 then greatest(last_alsfrs_day, 0)
+         else followup_end_day end::double as time_days_within_followup,
+    case when death and death_day is not null
+              and (source = 'PMS' or death_day <= last_alsfrs_day + 30) then 1 else 0 end as event_within_followup,
     -- Extra endpoint: tracheostomy or permanent assisted ventilation, else death (PMS; not recorded in PRO-ACT).
     case when source = 'PMS' then least(case when tpv_day >= 0 then tpv_day end, death_day, followup_end_day) end
         as tpv_time_days,
