@@ -88,10 +88,45 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         # The profile reads ALS_ECA_WAREHOUSE; the settings resolve the same variable for every other component.
-        os.environ["ALS_ECA_WAREHOUSE"] = str(get_settings().warehouse)
-        yield from dbt.cli(["build"], context=context).stream()
+        warehouse = get_settings().warehouse
+        os.environ["ALS_ECA_WAREHOUSE"] = str(warehouse)
+        failed = []
+        for event in dbt.cli(["build"], context=context).stream():
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                failed.append(event)  # held back until dbt has let go of the DuckDB file
+                continue
+            yield event
+        for event in with_failing_rows(failed, warehouse):
+            yield event
 
     return dbt_warehouse
+
+
+FAILURES_SCHEMA = "test_failures"  # dbt_project.yml: tests store their failing rows here
+SAMPLE_ROWS = 10
+
+
+def with_failing_rows(results: list[dg.AssetCheckResult], warehouse: Path) -> list[dg.AssetCheckResult]:
+    """Failed dbt tests, each with a sample of its failing rows (stored by dbt in `test_failures.<test>`)."""
+    if not results:
+        return results
+    import duckdb
+
+    out = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [FAILURES_SCHEMA]).fetchall()}
+        # (views included: information_schema.tables lists both)
+        for result in results:
+            name = result.check_name
+            if name in stored:
+                sample = con.execute(f'SELECT * FROM {FAILURES_SCHEMA}."{name}" LIMIT {SAMPLE_ROWS}').df()
+                table = sample.astype(str).to_markdown(index=False) if not sample.empty else "(no rows)"
+                extra = {"failing_rows_sample": dg.MetadataValue.md(table),
+                         "failing_rows_table": dg.MetadataValue.text(f"{FAILURES_SCHEMA}.{name}")}
+                result = result._replace(metadata={**result.metadata, **extra})
+            out.append(result)
+    return out
 
 
 def dbt_resource() -> DbtCliResource:
