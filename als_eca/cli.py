@@ -73,12 +73,17 @@ def run(
     proact: Annotated[Path | None, typer.Option(help="PRO-ACT folder (default: ALS_ECA_PROACT_DIR).")] = None,
     pms: Annotated[Path | None, typer.Option(help="Folder of pms_export_* deliveries (default: ALS_ECA_PMS_DIR).")] = None,
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB file (default: ALS_ECA_WAREHOUSE).")] = None,
+    force: Annotated[bool, typer.Option(help="Run even when no source file and no code changed since the last "
+                                             "successful run.")] = False,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
     from als_eca.pipeline import run_pipeline
 
-    summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse)
-    typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
+    summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force)
+    if summary.up_to_date:
+        typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
+    else:
+        typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
     for label, path in (("analyst snapshot", summary.snapshot), ("study report", summary.report)):
         if path is not None and path.exists():
             typer.echo(f"{label}: {path}")

@@ -18,6 +18,44 @@ class RunSummary:
     warehouse: Path
     snapshot: Path | None = None
     report: Path | None = None
+    up_to_date: bool = False  # nothing changed since the last successful run, so nothing was run
+
+
+CODE_DIRS = ("als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
+             "dbt_project/seeds")
+
+
+def inputs_fingerprint(settings) -> str:
+    """What a run's result depends on: every source file (name, size, modification time) and the code (every
+    Python, SQL and YAML file of the pipeline, by content). Cheap: no data file is read."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in (settings.proact_dir, settings.pms_dir):
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else []:
+            stat = path.stat()
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for folder in CODE_DIRS:
+        for path in sorted((settings.repo_root / folder).rglob("*")):
+            if path.suffix in (".py", ".sql", ".yml", ".csv") and "target" not in path.parts:
+                digest.update(path.read_bytes())
+    digest.update(str(settings.warehouse).encode())
+    return digest.hexdigest()
+
+
+def _stamp_path(settings) -> Path:
+    return settings.warehouse.resolve().parent / f".{settings.warehouse.name}.last_run.json"
+
+
+def up_to_date(settings) -> str | None:
+    """The id of the last successful run if nothing it depended on has changed since, else None."""
+    import json
+
+    stamp = _stamp_path(settings)
+    if not stamp.exists() or not settings.warehouse.exists():
+        return None
+    last = json.loads(stamp.read_text())
+    return last["run_id"] if last.get("fingerprint") == inputs_fingerprint(settings) else None
 
 
 def run_pipeline(
@@ -25,6 +63,7 @@ def run_pipeline(
     pms: Path | None = None,
     warehouse: Path | None = None,
     log_level: str = "INFO",
+    force: bool = True,
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. Overrides are passed to the graph through the same environment
     variables the code location reads, so `dagster dev` and this command see identical settings."""
@@ -38,6 +77,11 @@ def run_pipeline(
     from orchestration.definitions import build_definitions
 
     settings = get_settings()
+    if not force and (previous := up_to_date(settings)):
+        report = settings.warehouse.resolve().parent / "report" / "study_report.html"
+        return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
+                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=report)
+    fingerprint = inputs_fingerprint(settings)  # taken before the run: a file changed during it triggers a rerun
     job = build_definitions().resolve_implicit_global_asset_job_def()
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -62,6 +106,10 @@ def run_pipeline(
             for ev in failures
         ) or "run failed"
     checks = len(result.get_asset_check_evaluations())
+    if result.success:
+        import json
+
+        _stamp_path(settings).write_text(json.dumps({"run_id": result.run_id, "fingerprint": fingerprint}))
     return RunSummary(
         result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse,
         snapshot=settings.snapshot_dir / "snapshot.duckdb",

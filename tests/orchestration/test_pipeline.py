@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -133,3 +135,21 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
     from_assets = json.loads((pipeline_run.warehouse.parent / "analysis" / "results.json").read_text())
     assert from_cli == from_assets
     assert len(from_assets["matching"]["pairs"]) > 0
+
+
+def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pipeline_run, pipeline_data):
+    from als_eca.pipeline import run_pipeline, up_to_date
+    from als_eca.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        mp.delenv("DAGSTER_HOME", raising=False)
+        skipped = run_pipeline(proact=pipeline_data / "proact", pms=pipeline_data / "pms",
+                               warehouse=pipeline_run.warehouse, force=False)
+        assert skipped.up_to_date and skipped.success and skipped.materialised == []
+        settings = get_settings()
+        assert up_to_date(settings)
+        treatment = pipeline_data / "proact" / "PROACT_TREATMENT.csv"
+        stat = treatment.stat()
+        os.utime(treatment, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert up_to_date(settings) is None
