@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := False
 # dagster.yaml at the repository root configures the local instance (storage under .dagster_home/).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: help setup demo test lint generate ui sql docs
+.PHONY: help setup demo test lint generate ui sql docs bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ docs: setup  ## dbt docs (models, columns, lineage) as one static HTML page
 	cd dbt_project && ALS_ECA_WAREHOUSE=$${ALS_ECA_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \
 		$(RUN) dbt docs generate --static --project-dir . --profiles-dir . --quiet
 	@echo "dbt docs: $(CURDIR)/dbt_project/target/static_index.html"
+
+bench: setup  ## benchmarks at 1x-100x (long: generates data/bench/ once) -> benchmarks/results.md
+	$(RUN) python -m benchmarks.run_all
 
 lint: setup  ## ruff
 	$(RUN) ruff check .

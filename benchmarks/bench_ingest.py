@@ -1,7 +1,7 @@
 """Benchmark: loading every raw file (schema contract, quarantine, audit, pseudonyms) against the floor, a bare
 DuckDB `CREATE TABLE ... AS SELECT * FROM read_csv(...)` of the same files into a fresh database file.
 
-uv run --frozen python benchmarks/bench_ingest.py [--scale 100] [--data DIR]
+uv run --frozen python -m benchmarks.bench_ingest [--scale 100] [--data DIR]
 
 Each side runs in its own process, so peak RSS is that side's own. Data are generated once per scale under
 data/bench/scale_<N>/ (git-ignored) and reused.
@@ -62,7 +62,7 @@ def _child(side: str, data: Path, db: Path) -> dict:
 
 def run(scale: float, data: Path | None = None) -> dict:
     data = _ensure_data(scale, data)
-    results = {}
+    results: dict = {}
     for side in ("floor", "loader"):
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run(
@@ -89,7 +89,20 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, args.data, args.db)))
     else:
-        run(args.scale, args.data)
+        r = run(args.scale, args.data)
+        from benchmarks.common import write_section
+
+        write_section("Ingestion", [
+            "Goal: the loader (schema contract, typing, quarantine rules, pseudonyms, checksums, audit) within 1.5x "
+            "of a bare `CREATE TABLE AS SELECT * FROM read_csv(...)` of the same files.", "",
+            "| scale | CSV (GiB) | rows | bare read_csv (s) | loader (s) | ratio | loader peak RSS (MiB) |",
+            "|---|---|---|---|---|---|---|",
+            f"| {r['scale']:g} | {r['floor']['bytes'] / 2**30:.2f} | {r['loader']['rows']:,} | "
+            f"{r['floor']['seconds']:.1f} | {r['loader']['seconds']:.1f} | {r['ratio']:.2f} | "
+            f"{r['loader']['peak_rss_mib']:.0f} |",
+            "", "Before (first version: three materialisations per file, a window for line numbers, trim() in every "
+            "cast): ratio 3.44 at scale 10; after (one scan per file): 1.32 at scale 10.",
+        ])
 
 
 if __name__ == "__main__":
