@@ -48,6 +48,34 @@ class AlsDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
+
+def describe_test(test: Mapping[str, Any]) -> str:
+    """A readable description of a dbt test from its metadata (what, on which column, with which arguments, and
+    its severity: `error` blocks everything downstream, `warn` reports a finding)."""
+    if test.get("description"):
+        return test["description"]
+    meta = test.get("test_metadata") or {}
+    name = meta.get("name") or test["name"]
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+    column = test.get("column_name")
+    where = (test.get("config") or {}).get("where")
+    severity = str((test.get("config") or {}).get("severity", "error")).lower()
+    text = f"dbt test `{name}`" + (f" on column `{column}`" if column else "")
+    if kwargs:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+    if where:
+        text += f" where {where}"
+    return text + f". Severity {severity}: " + ("a failure blocks everything downstream." if severity == "error"
+                                                  else "a failure is reported as a finding.")
+
+
 # The daily schedule refreshes everything at 05:00 UTC: a mart older than a day and a half missed a refresh.
 MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26))
 TRANSLATOR = AlsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -9,10 +9,12 @@ chromium`; set CHROMIUM=/path/to/chrome otherwise). Not part of the tests.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 PAGES = {
@@ -36,6 +38,11 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     browser = chromium()
+    # The UI greets a new local instance with a community dialog; mark it seen (server side) so it does not cover
+    # the pages.
+    request = urllib.request.Request(f"{args.url}/graphql", data=json.dumps({"query": "mutation { setNuxSeen }"})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
     for name, page in PAGES.items():
         target = args.out / name
         # The UI is a single-page app: give it virtual time to fetch and lay out before the capture.

@@ -1,4 +1,4 @@
-"""A failed dbt test's asset check carries a sample of its failing rows (from dbt's stored-failures view)."""
+"""dbt tests as Dagster asset checks: described, blocking when severity error, failing rows shown."""
 
 from __future__ import annotations
 
@@ -24,3 +24,13 @@ def test_failed_checks_get_a_sample_of_their_failing_rows(tmp_path):
     assert out[0].metadata["failing_rows_table"].value == "test_failures.value_between_fct_visit_q1"
     assert out[0].metadata["dagster_dbt/failed_row_count"].value == 1
     assert "failing_rows_sample" not in out[1].metadata
+
+
+def test_every_dbt_test_is_a_described_asset_check_and_error_tests_block():
+    from orchestration.dbt import build_dbt_assets
+
+    specs = list(build_dbt_assets().check_specs)
+    assert len(specs) >= 150
+    assert all(s.description for s in specs)
+    for s in specs:
+        assert s.blocking == ("Severity error" in s.description), s.name
