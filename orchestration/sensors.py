@@ -11,14 +11,18 @@ import json
 from pathlib import Path
 
 import dagster as dg
-from als_eca.settings import get_settings
 
 from als_eca.checksum import sha256_file
+from als_eca.ingest import discover
+from als_eca.settings import get_settings
 
 
 def newest_pms_export(pms_dir: Path) -> str | None:
-    exports = sorted(p.name for p in pms_dir.glob("pms_export_*") if p.is_dir()) if pms_dir.is_dir() else []
-    return exports[-1] if exports else None
+    """The folder the loader would take (the newest dated delivery), or None when there is none yet."""
+    try:
+        return discover.newest_pms_export(pms_dir).name
+    except discover.DiscoveryError:
+        return None
 
 
 def proact_fingerprints(proact_dir: Path, previous: dict[str, dict]) -> dict[str, dict]:
