@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import csv
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from als_eca.checksum import FileStats, file_stats
-from als_eca.ingest.pseudonym import hmac_pads, pseudonym_sql
+from als_eca.ingest.pseudonym import pseudonym_sql, register_lookup
 from als_eca.ingest.schemas import VARCHAR, TableSchema
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS raw.load_audit (
     rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, loaded_at TIMESTAMP
 )"""
 _MAX_VALUE = 200  # quarantined values are truncated: enough to see the problem
+_STATS_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-stats")
 
 
 class IngestError(Exception):
@@ -143,8 +145,9 @@ def load_file(
         raise IngestError(path, "file not found or unreadable")
     ensure_raw_schema(con)
     header = read_header(path)
-    stats = file_stats(path)
     warnings = _header_warnings(schema, header, path)
+    # The checksum and line count run in a thread while DuckDB scans the file (hashlib releases the GIL).
+    stats_future = _STATS_POOL.submit(file_stats, path)
     for w in warnings:
         log.warning(w)
 
@@ -155,10 +158,11 @@ def load_file(
     declared = {c.name.lower() for c in schema.columns}
     unknown = [n for n in header if n.lower() not in declared]
     params: dict[str, object] = {"path": str(path), "columns": dict.fromkeys(internal, "VARCHAR")}
+    pseudonym_fn = None
     if schema.pseudonymised:
-        params["hmac_ipad"], params["hmac_opad"] = hmac_pads(key)
+        pseudonym_fn = register_lookup(con, key, _export_patients(con, path))
 
-    plan = _plan(schema, src)
+    plan = _plan(schema, src, pseudonym_fn)
     out_cols = plan.out_cols
     outputs = [f"{alias} AS {_q(name)}" for alias, _, name in plan.typed]
     if not schema.pseudonymised:  # PRO-ACT: unknown columns are kept as text; PMS: dropped (could be identifiers)
@@ -228,6 +232,7 @@ def load_file(
             ).fetchall()
         )
         quarantined = sum(reasons.values())
+        stats = stats_future.result()
         rows_read = stats.lines - stats.blank_lines - 1  # independent of the parser: the file's data lines
         con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [t])
         con.execute(
@@ -272,7 +277,7 @@ class _Plan:
     out_cols: dict[str, str]
 
 
-def _plan(schema: TableSchema, src: dict[str, str]) -> _Plan:
+def _plan(schema: TableSchema, src: dict[str, str], pseudonym_fn: str | None = None) -> _Plan:
     """Typed expressions of the declared columns and the quarantine checks, in column order. Conditions refer to
     the typed values by alias, so each cast is computed once per row however many checks read it."""
     typed: list[tuple[str, str, str]] = []
@@ -282,7 +287,8 @@ def _plan(schema: TableSchema, src: dict[str, str]) -> _Plan:
         # TRY_CAST ignores surrounding blanks and maps '' to NULL, so no trim() in the hot path (it cost ~30 %).
         text = raw or "NULL"
         if c.name in schema.pseudonymised:
-            typed.append((alias, pseudonym_sql(raw) if raw else "NULL::VARCHAR", c.name))
+            expr = f"{pseudonym_fn}({raw})" if pseudonym_fn else pseudonym_sql(raw)
+            typed.append((alias, expr if raw else "NULL::VARCHAR", c.name))
         elif c.name == "BRTHDTC" and c.name in schema.identifiers:
             typed.append((alias, f"try_cast(left(trim({text}), 4) AS INTEGER)", "BRTHYR"))  # birth year only
             continue
@@ -305,6 +311,19 @@ def _plan(schema: TableSchema, src: dict[str, str]) -> _Plan:
         if c.rule:
             checks.append((f"coalesce(NOT ({c.rule.format(v=alias)}), false)", c.name, c.rule_text or c.rule, shown))
     return _Plan(typed, checks, _output_columns(schema))
+
+
+def _export_patients(con, path: Path) -> list[str]:
+    """Patient keys of the export's dm.csv (the lookup table for pseudonyms); empty when there is none."""
+    dm = path.parent / "dm.csv"
+    if not dm.is_file():
+        return []
+    try:
+        rows = con.execute("SELECT DISTINCT trim(USUBJID) FROM read_csv(?, header = true, all_varchar = true)",
+                           [str(dm)]).fetchall()
+    except duckdb.Error:
+        return []  # unreadable or no USUBJID column: every key is hashed one by one instead
+    return [r[0] for r in rows if r[0]]
 
 
 def _collect_rejects(con, rejects: str, internal: list[str], header: list[str]) -> None:
