@@ -4,9 +4,10 @@ Per file, in one transaction:
 1. the header is checked against the schema contract (a missing required column fails the load, naming the file
    and the column; unknown columns are warned about and kept, except in PMS files, where an unknown column could
    hold an identifier and is dropped);
-2. every field is read as text, so the CSV parser itself rejects only malformed records (wrong field count,
-   broken quoting, bytes that are not UTF-8); those go to `raw.quarantine` with DuckDB's line number;
-3. each declared column is cast with TRY_CAST and checked against its rule; the first failing column of a row
+2. DuckDB's CSV reader parses each column as its declared type (natively, the fastest way), and rejects
+   malformed records (wrong field count, broken quoting, bytes that are not UTF-8, a value that does not parse as
+   its type); those go to `raw.quarantine` with DuckDB's line number, column and message;
+3. required values and the contract's rules (ranges) are checked in SQL; the first failing column of a row
    sends the row to quarantine with that column, its value and the reason;
 4. PMS patient keys are replaced by keyed pseudonyms and direct identifiers dropped before anything is written;
 5. `raw.load_audit` records rows read (counted independently, from the file's lines), loaded and quarantined.
@@ -157,7 +158,7 @@ def load_file(
     src = {n.lower(): f"c{i}" for i, n in enumerate(header)}
     declared = {c.name.lower() for c in schema.columns}
     unknown = [n for n in header if n.lower() not in declared]
-    params: dict[str, object] = {"path": str(path), "columns": dict.fromkeys(internal, "VARCHAR")}
+    params: dict[str, object] = {"path": str(path), "columns": read_types(schema, header)}
     pseudonym_fn = None
     if schema.pseudonymised:
         pseudonym_fn = register_lookup(con, key, _export_patients(con, path))
@@ -278,39 +279,51 @@ class _Plan:
 
 
 def _plan(schema: TableSchema, src: dict[str, str], pseudonym_fn: str | None = None) -> _Plan:
-    """Typed expressions of the declared columns and the quarantine checks, in column order. Conditions refer to
-    the typed values by alias, so each cast is computed once per row however many checks read it."""
+    """Output expressions of the declared columns and the quarantine checks, in column order. Declared types are
+    parsed by the CSV reader itself (a value that does not parse is a reject with its line and column), so the
+    checks left here are required values and the contract's rules."""
     typed: list[tuple[str, str, str]] = []
     checks: list[tuple[str, str, str, str]] = []
     for k, c in enumerate(schema.columns):
         raw, alias = src.get(c.name.lower()), f"v{k}"
-        # TRY_CAST ignores surrounding blanks and maps '' to NULL, so no trim() in the hot path (it cost ~30 %).
-        text = raw or "NULL"
         if c.name in schema.pseudonymised:
             expr = f"{pseudonym_fn}({raw})" if pseudonym_fn else pseudonym_sql(raw)
             typed.append((alias, expr if raw else "NULL::VARCHAR", c.name))
         elif c.name == "BRTHDTC" and c.name in schema.identifiers:
-            typed.append((alias, f"try_cast(left(trim({text}), 4) AS INTEGER)", "BRTHYR"))  # birth year only
+            typed.append((alias, f"try_cast(left(trim({raw}), 4) AS INTEGER)" if raw else "NULL::INTEGER", "BRTHYR"))
             continue
         elif c.name in schema.identifiers:
             continue
-        elif c.type == VARCHAR:
-            typed.append((alias, raw or "NULL::VARCHAR", c.name))
         else:
-            typed.append((alias, f"try_cast({text} AS {c.type})", c.name))
+            typed.append((alias, raw or f"NULL::{c.type}", c.name))
         if not raw:
             continue
-        shown = alias if c.name in schema.pseudonymised else f"left({raw}, {_MAX_VALUE})"
+        numeric = c.type != VARCHAR
+        shown = alias if c.name in schema.pseudonymised else (
+            f"CAST({raw} AS VARCHAR)" if numeric else f"left({raw}, {_MAX_VALUE})")
         if c.not_null:
-            checks.append((f"nullif(trim({raw}), '') IS NULL", c.name, "required value missing", shown))
-        if c.type != VARCHAR:
-            # Blank text is a missing value, not a bad one (checked last: it is evaluated only for NULL casts).
-            cond = f"(({alias} IS NULL AND {raw} IS NOT NULL AND trim({raw}) <> '')"
-            cond += f" OR NOT isfinite({alias}))" if c.type == "DOUBLE" else ")"
-            checks.append((cond, c.name, f"not a valid {c.type.lower()}", shown))
+            missing = f"{raw} IS NULL" if numeric else f"nullif(trim({raw}), '') IS NULL"
+            checks.append((missing, c.name, "required value missing", shown))
+        if c.type == "DOUBLE":
+            checks.append((f"NOT isfinite({raw})", c.name, "not a finite number", shown))
         if c.rule:
             checks.append((f"coalesce(NOT ({c.rule.format(v=alias)}), false)", c.name, c.rule_text or c.rule, shown))
     return _Plan(typed, checks, _output_columns(schema))
+
+
+def read_types(schema: TableSchema, header: list[str]) -> dict[str, str]:
+    """The type the CSV reader parses each header column as (internal names c0..cN): declared types, text for
+    unknown columns, identifiers and pseudonymised keys."""
+    out = {}
+    for i, name in enumerate(header):
+        try:
+            column = schema.column(name)
+        except KeyError:
+            out[f"c{i}"] = VARCHAR
+            continue
+        hidden = column.name in schema.identifiers or column.name in schema.pseudonymised
+        out[f"c{i}"] = VARCHAR if hidden else column.type
+    return out
 
 
 def _export_patients(con, path: Path) -> list[str]:
@@ -331,7 +344,10 @@ def _collect_rejects(con, rejects: str, internal: list[str], header: list[str]) 
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _rej AS
             SELECT line, any_value(hdr.name ORDER BY column_idx) AS column_name,
-                   any_value(error_type::VARCHAR || ': ' || split_part(error_message, chr(10), 1)
+                   any_value(error_type::VARCHAR || ': ' || coalesce(
+                                 replace(split_part(error_message, chr(10), 1), '"' || column_name || '"',
+                                         '"' || hdr.name || '"'),
+                                 split_part(error_message, chr(10), 1))
                              ORDER BY column_idx) AS reason,
                    any_value(csv_line) AS csv_line,
                    row_number() OVER (ORDER BY line) AS j
