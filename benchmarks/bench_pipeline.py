@@ -56,7 +56,8 @@ def run(scales: list[float], root: Path) -> list[dict]:
             warehouse = Path(tmp) / "warehouse.duckdb"
             cold, cold_rss, _ = als_eca_run(data, warehouse, force=True)
             noop, _, line = als_eca_run(data, warehouse, force=False)
-            warm, _, _ = als_eca_run(data, warehouse, force=True)
+            # Above scale 10 only the cold run (for time and peak memory): a forced re-run costs as much again.
+            warm = als_eca_run(data, warehouse, force=True)[0] if scale <= 10 else float("nan")
         rows.append({"scale": scale, "cold_s": cold, "noop_s": noop, "forced_rerun_s": warm, "peak_rss_mib": cold_rss,
                      "noop_line": line})
         print(f"whole graph, scale {scale:g}: cold {cold:.1f} s, re-run with nothing changed {noop:.1f} s, "
@@ -75,8 +76,13 @@ def main() -> None:
         "Goals at scale 1: cold <= 30 s, re-run with nothing changed <= 10 s; peak memory at scale 100 <= 4 GiB.", "",
         "| scale | cold (s) | nothing changed (s) | forced re-run (s) | peak RSS (MiB) |",
         "|---|---|---|---|---|",
-        *[f"| {r['scale']:g} | {r['cold_s']:.1f} | {r['noop_s']:.1f} | {r['forced_rerun_s']:.1f} | "
+        *[f"| {r['scale']:g} | {r['cold_s']:.1f} | {r['noop_s']:.1f} | "
+          f"{'' if r['forced_rerun_s'] != r['forced_rerun_s'] else format(r['forced_rerun_s'], '.1f')} | "
           f"{r['peak_rss_mib']:.0f} |" for r in rows],
+        "", "Before: the dbt step spent 3 s in a `dbt --version` subprocess and ran one thread (scale-1 cold run "
+        "35.9 s); now the version comes from the package metadata and dbt runs two threads (31.7 s). The "
+        "remaining floor: ~8 s of imports (Dagster, dagster-dbt, scipy, pandas, matplotlib, GX), ~8 s of dbt "
+        "(200 nodes) plus its 3 s start-up.",
         "", "A re-run with nothing changed compares a fingerprint of the source files (name, size, modification "
         "time) and of the code with the last successful run's and exits; `--force` re-runs everything.",
     ])
