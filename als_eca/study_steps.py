@@ -28,6 +28,13 @@ COHORT_COLUMNS = [
     "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
     "tpv_time_days", "tpv_event", "time_days_within_followup", "event_within_followup",
 ]
+# mart_survival_cohort's exclusion reasons in the order of the paper's cohort flow (its SQL applies them so).
+EXCLUSION_ORDER = [
+    "trial arm unknown", "active arm of its trial", "symptom onset unknown",
+    "more than 2 years from onset at trial start", "symptom duration of 2 years or more at first injection",
+    "fewer than two ALSFRS-R assessments after the first injection", "a single injection only",
+    "no ALSFRS-R total at baseline", "incomplete follow-up or covariates",
+]
 GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
 
 
@@ -43,8 +50,9 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
     rows = []
     for source, df in cohort.groupby("source", sort=False):
         rows.append((source, "all patients", len(df)))
-        reasons = df.loc[~df["eligible"], "exclusion_reason"].value_counts(sort=False)
-        for reason, n in reasons.items():
+        reasons = df.loc[~df["eligible"], "exclusion_reason"].value_counts()
+        rank = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
+        for reason, n in sorted(reasons.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])):
             rows.append((source, f"excluded: {reason}", int(n)))
         rows.append((source, "eligible", int(df["eligible"].sum())))
     flow = pd.DataFrame(rows, columns=["source", "step", "patients"])
