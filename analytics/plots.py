@@ -60,7 +60,7 @@ def km_plot(
         for t, n in zip(risk_times, at, strict=True):
             tab_ax.text(t, len(curves) - 1 - i, str(n), ha="center", va="center", color=c, fontsize=9)
     ax.set_ylim(0, 1.02)
-    ax.set_xlim(0, tmax * 1.02)
+    ax.set_xlim(-0.05 * tmax, tmax * 1.02)  # room left of day 0, so the at-risk counts clear the row labels
     ax.set_ylabel("Survival probability")
     ax.legend(loc="upper right", frameon=False)
     if p_value is not None:
@@ -70,6 +70,7 @@ def km_plot(
     tab_ax.set_ylim(-0.5, len(curves) - 0.5)
     tab_ax.set_yticks(range(len(curves)))
     tab_ax.set_yticklabels(list(curves)[::-1])
+    tab_ax.tick_params(axis="y", length=0, pad=8)
     tab_ax.set_xlabel(xlabel)
     tab_ax.set_title("Number at risk", fontsize=10, loc="left")
     for s in ("top", "right"):
