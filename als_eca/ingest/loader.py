@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from als_eca.checksum import FileStats, file_stats
-from als_eca.ingest.pseudonym import pseudonym_sql, register_lookup
+from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql
 from als_eca.ingest.schemas import VARCHAR, TableSchema
 
 log = logging.getLogger(__name__)
@@ -159,11 +159,13 @@ def load_file(
     declared = {c.name.lower() for c in schema.columns}
     unknown = [n for n in header if n.lower() not in declared]
     params: dict[str, object] = {"path": str(path), "columns": read_types(schema, header)}
-    pseudonym_fn = None
+    pseudonym = None
     if schema.pseudonymised:
-        pseudonym_fn = register_lookup(con, key, _export_patients(con, path))
+        key_column = src.get(schema.pseudonymised[0].lower())
+        pseudonym, pseudonym_params = pseudonym_lookup_sql(key_column, _export_patients(con, path), key)
+        params.update(pseudonym_params)
 
-    plan = _plan(schema, src, pseudonym_fn)
+    plan = _plan(schema, src, pseudonym)
     out_cols = plan.out_cols
     outputs = [f"{alias} AS {_q(name)}" for alias, _, name in plan.typed]
     if not schema.pseudonymised:  # PRO-ACT: unknown columns are kept as text; PMS: dropped (could be identifiers)
@@ -278,7 +280,7 @@ class _Plan:
     out_cols: dict[str, str]
 
 
-def _plan(schema: TableSchema, src: dict[str, str], pseudonym_fn: str | None = None) -> _Plan:
+def _plan(schema: TableSchema, src: dict[str, str], pseudonym: str | None = None) -> _Plan:
     """Output expressions of the declared columns and the quarantine checks, in column order. Declared types are
     parsed by the CSV reader itself (a value that does not parse is a reject with its line and column), so the
     checks left here are required values and the contract's rules."""
@@ -287,8 +289,7 @@ def _plan(schema: TableSchema, src: dict[str, str], pseudonym_fn: str | None = N
     for k, c in enumerate(schema.columns):
         raw, alias = src.get(c.name.lower()), f"v{k}"
         if c.name in schema.pseudonymised:
-            expr = f"{pseudonym_fn}({raw})" if pseudonym_fn else pseudonym_sql(raw)
-            typed.append((alias, expr if raw else "NULL::VARCHAR", c.name))
+            typed.append((alias, (pseudonym or pseudonym_sql(raw)) if raw else "NULL::VARCHAR", c.name))
         elif c.name == "BRTHDTC" and c.name in schema.identifiers:
             typed.append((alias, f"try_cast(left(trim({raw}), 4) AS INTEGER)" if raw else "NULL::INTEGER", "BRTHYR"))
             continue

@@ -65,33 +65,16 @@ def pseudonym_sql(text_expr: str) -> str:
     return f"('{PREFIX}' || left(sha256($hmac_opad || {inner}), {HEX_CHARS}))"
 
 
-def register_lookup(con, key: bytes, known: list[str]) -> str:
-    """Register a vectorised DuckDB function that maps patient keys to pseudonyms: an Arrow hash lookup over the
-    export's known patients (from dm.csv), HMAC in Python for any other value. Equal to `pseudonymise` and to
-    `pseudonym_sql`, about twice as fast as the SQL HMAC on large files, and order-preserving (a scalar function,
-    unlike a join). Returns the function's name."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    keys = pa.array(sorted({k.strip() for k in known if k is not None}), type=pa.string())
-    values = pa.array(pseudonymise(keys.to_pylist(), key), type=pa.string())
-
-    def lookup(raw):  # a pyarrow array in, a pyarrow array out (no annotations: DuckDB evaluates them)
-        stripped = pc.utf8_trim_whitespace(raw)
-        index = pc.index_in(stripped, value_set=keys)
-        out = pc.take(values, index)
-        missing = pc.and_(pc.is_null(index), pc.is_valid(raw))
-        if not pc.any(missing).as_py():
-            return out
-        filled = out.to_pylist()
-        for i in pc.indices_nonzero(missing).to_pylist():
-            filled[i] = pseudonymise([stripped[i].as_py()], key)[0]
-        return pa.array(filled, type=pa.string())
-
-    name = "pms_pseudonym_" + hashlib.sha256(key + b"|" + "|".join(keys.to_pylist()).encode()).hexdigest()[:12]
-    try:
-        con.create_function(name, lookup, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
-    except Exception as exc:  # registered earlier on this connection with the same key and patients
-        if "already" not in str(exc):
-            raise
-    return name
+def pseudonym_lookup_sql(text_expr: str, known: list[str], key: bytes) -> tuple[str, dict]:
+    """SQL (and its parameters) for the pseudonym of `text_expr`: known patients (the export's dm.csv) through an
+    inline ENUM - a hash lookup inside DuckDB that keeps row order, unlike a join - and the SQL HMAC for any other
+    value. The ENUM lives only in the statement, never in the catalog. Equal to `pseudonymise` (tested)."""
+    ipad, opad = hmac_pads(key)
+    params = {"hmac_ipad": ipad, "hmac_opad": opad}
+    keys = sorted({k.strip() for k in known if k and k.strip()})
+    if not keys:
+        return pseudonym_sql(text_expr), params
+    enum = "ENUM(" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")"
+    params["pms_pseudonyms"] = pseudonymise(keys, key)
+    lookup = f"list_extract($pms_pseudonyms, enum_code(try_cast(trim({text_expr}) AS {enum}))::BIGINT + 1)"
+    return f"coalesce({lookup}, {pseudonym_sql(text_expr)})", params
