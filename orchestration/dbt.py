@@ -121,39 +121,44 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse = get_settings().warehouse
         os.environ["ALS_ECA_WAREHOUSE"] = str(warehouse)
         failed = []
-        for event in dbt.cli(["build"], context=context).stream():
+        # One fixed target folder, overwritten by each run (dagster-dbt's default is a new ~12 MB folder per run).
+        invocation = dbt.cli(["build"], context=context, target_path=DBT_PROJECT_DIR / "target" / "dagster_run")
+        for event in invocation.stream():
             if isinstance(event, dg.AssetCheckResult) and not event.passed:
                 failed.append(event)  # held back until dbt has let go of the DuckDB file
                 continue
             yield event
-        for event in with_failing_rows(failed, warehouse):
-            yield event
+        if failed:
+            compiled = {r["unique_id"]: r.get("compiled_code") for r in
+                        invocation.get_artifact("run_results.json").get("results", [])}
+            yield from with_failing_rows(failed, compiled, warehouse)
 
     return dbt_warehouse
 
 
-FAILURES_SCHEMA = "test_failures"  # dbt_project.yml: tests store their failing rows here
 SAMPLE_ROWS = 10
 
 
-def with_failing_rows(results: list[dg.AssetCheckResult], warehouse: Path) -> list[dg.AssetCheckResult]:
-    """Failed dbt tests, each with a sample of its failing rows (stored by dbt in `test_failures.<test>`)."""
-    if not results:
-        return results
+def with_failing_rows(results: list[dg.AssetCheckResult], compiled: Mapping[str, str | None],
+                      warehouse: Path) -> list[dg.AssetCheckResult]:
+    """Failed dbt tests, each with a sample of its failing rows: the test's compiled SQL (which selects exactly
+    the failing rows; `compiled` maps dbt unique_id to it, from run_results.json) re-run on the warehouse, read-only.
+    Only failures pay for this; passing tests store nothing."""
     import duckdb
 
     out = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        stored = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [FAILURES_SCHEMA]).fetchall()}
-        # (views included: information_schema.tables lists both)
         for result in results:
-            name = result.check_name
-            if name in stored:
-                sample = con.execute(f'SELECT * FROM {FAILURES_SCHEMA}."{name}" LIMIT {SAMPLE_ROWS}').df()
-                table = sample.astype(str).to_markdown(index=False) if not sample.empty else "(no rows)"
+            unique_id = result.metadata.get("unique_id")
+            sql = compiled.get(unique_id.value if unique_id is not None else "")
+            if sql:
+                try:
+                    sample = con.execute(f"SELECT * FROM ({sql}) AS failing LIMIT {SAMPLE_ROWS}").df()
+                    table = sample.astype(str).to_markdown(index=False) if not sample.empty else "(no rows)"
+                except duckdb.Error as error:  # the test errored rather than failed: say so, keep the result
+                    table = f"(failing rows could not be selected: {error})"
                 extra = {"failing_rows_sample": dg.MetadataValue.md(table),
-                         "failing_rows_table": dg.MetadataValue.text(f"{FAILURES_SCHEMA}.{name}")}
+                         "failing_rows_sql": dg.MetadataValue.md(f"```sql\n{sql.strip()}\n```")}
                 result = result._replace(metadata={**result.metadata, **extra})
             out.append(result)
     return out

@@ -99,3 +99,23 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         "unique_dim_patient_subject_id",  # the duplicated patient reaches the dimension
     }
     assert expected <= failed, (expected - failed, failed)
+
+    # The failing rows a Dagster check shows come from the test's compiled SQL in run_results.json.
+    import dagster as dg
+
+    from orchestration.dbt import with_failing_rows
+
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    compiled = {r["unique_id"]: r["compiled_code"] for r in results}
+    q1 = next(u for u in compiled if u.split(".")[2] == "value_between_stg_proact__alsfrs_q1_speech__4__0")
+    check = dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["staging", "stg_proact__alsfrs"]),
+                                check_name="q1", metadata={"unique_id": q1})
+    # (dbt, in this process, holds the warehouse read-write: the check reads a copy, as it would after dbt exits)
+    (tmp_path / "copy").mkdir()
+    copy = tmp_path / "copy" / warehouse.name  # (same name: compiled SQL names the catalog by the file's stem)
+    for suffix in ("", ".wal"):
+        if Path(f"{warehouse}{suffix}").exists():
+            shutil.copy(f"{warehouse}{suffix}", f"{copy}{suffix}")
+    sample = with_failing_rows([check], compiled, copy)[0].metadata["failing_rows_sample"].value
+    header, _, first = sample.splitlines()[:3]
+    assert "failing_value" in header and first.split("|")[1].strip() == "5", sample

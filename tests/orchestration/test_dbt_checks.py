@@ -8,22 +8,27 @@ import duckdb
 from orchestration.dbt import with_failing_rows
 
 
+def _failed(name: str, unique_id: str | None) -> dg.AssetCheckResult:
+    metadata = {"dagster_dbt/failed_row_count": 1} | ({"unique_id": unique_id} if unique_id else {})
+    return dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["marts", "fct_visit"]), check_name=name,
+                               metadata=metadata)
+
+
 def test_failed_checks_get_a_sample_of_their_failing_rows(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA test_failures")
-        con.execute("CREATE TABLE marts.fct_visit AS SELECT 'S1' AS subject_id, 5 AS q1_speech")
-        con.execute('CREATE VIEW test_failures."value_between_fct_visit_q1" AS '
-                    "SELECT * FROM marts.fct_visit WHERE q1_speech > 4")
-    failed = dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["marts", "fct_visit"]),
-                                 check_name="value_between_fct_visit_q1", metadata={"dagster_dbt/failed_row_count": 1})
-    unknown = dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["marts", "fct_visit"]), check_name="other")
-    out = with_failing_rows([failed, unknown], warehouse)
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.fct_visit AS SELECT * FROM (VALUES ('S1', 5), ('S2', 3)) t(subject_id, q1)")
+    compiled = {"test.als_eca.q1": "select q1 as failing_value, * from marts.fct_visit where q1 > 4",
+                "test.als_eca.broken": "select * from marts.no_such_table"}
+    out = with_failing_rows([_failed("q1", "test.als_eca.q1"), _failed("broken", "test.als_eca.broken"),
+                             _failed("unknown", None)], compiled, warehouse)
     sample = out[0].metadata["failing_rows_sample"].value
-    assert "S1" in sample and "5" in sample
-    assert out[0].metadata["failing_rows_table"].value == "test_failures.value_between_fct_visit_q1"
+    assert "S1" in sample and "S2" not in sample
+    assert "where q1 > 4" in out[0].metadata["failing_rows_sql"].value
     assert out[0].metadata["dagster_dbt/failed_row_count"].value == 1
-    assert "failing_rows_sample" not in out[1].metadata
+    assert "could not be selected" in out[1].metadata["failing_rows_sample"].value  # said, not raised
+    assert "failing_rows_sample" not in out[2].metadata
 
 
 def test_every_dbt_test_is_a_described_asset_check_and_error_tests_block():
