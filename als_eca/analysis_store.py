@@ -12,8 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.study import json_safe
-
 
 class AnalysisStore:
     def __init__(self, directory: Path):
@@ -36,6 +34,8 @@ class AnalysisStore:
         return target
 
     def save_json(self, name: str, obj: Any) -> Path:
+        from analytics.study import json_safe  # (analytics.study pulls in scipy: only when something is stored)
+
         return self._write(f"{name}.json", json.dumps(json_safe(obj), indent=2, sort_keys=True).encode())
 
     def load_json(self, name: str) -> Any:

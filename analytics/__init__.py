@@ -3,8 +3,7 @@
 Modules: ``propensity`` (glm PS), ``matching`` (greedy NN), ``balance`` (SMD, Table 1), ``survival`` (KM,
 log-rank, RMST), ``cox`` (Efron Cox, robust variance, cox.zph), ``progression``, ``safety``, ``plots``, ``study``
 (the end-to-end matched analysis and the results.json contract). No Dagster, no DuckDB.
+
+Import the module you need (``from analytics.survival import kaplan_meier``): the package itself imports nothing,
+so a light module never pays for scipy and matplotlib.
 """
-
-from analytics.study import StudyResult, run_matched_analysis
-
-__all__ = ["StudyResult", "run_matched_analysis"]

@@ -2,13 +2,35 @@
 analytics/), store the results next to the warehouse and show key figures, tables and plots in the Dagster UI."""
 
 import base64
+import importlib
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 
-from als_eca import study_steps
 from als_eca.analysis_store import AnalysisStore
 from orchestration.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    from als_eca import study_steps
+
+STEPS_MODULE = "als_eca.study_steps"  # statistics and plots: scipy, matplotlib (~2.5 s to import)
+
+
+def _steps():
+    """The study steps, imported on first use rather than when the code location loads (so `dagster dev` starts
+    fast, and `als-eca run` can import them on the idle core while dbt runs: see `warm_up`)."""
+    return importlib.import_module(STEPS_MODULE)
+
+
+def warm_up() -> None:
+    """Import what the analysis assets need in a background thread. The dbt step calls this: for its ~10 s the
+    main process only waits on dbt's output, and dbt uses one core of two. An import in progress when an analysis
+    step starts is simply waited for (Python's import lock)."""
+    import threading
+
+    threading.Thread(target=_steps, name="warm-up-analysis-imports", daemon=True).start()
+
 
 COHORT = dg.AssetKey(["marts", "mart_survival_cohort"])
 VISITS = dg.AssetKey(["marts", "fct_visit"])
@@ -42,7 +64,7 @@ def _md_image(png: bytes) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
 
 
-def _persist(store: AnalysisStore, name: str, out: study_steps.StepOutput, numbers: dict | None = None) -> dict:
+def _persist(store: AnalysisStore, name: str, out: "study_steps.StepOutput", numbers: dict | None = None) -> dict:
     """Save a step's outputs under its asset name and build the asset's UI metadata."""
     store.save_json(name, out.numbers)
     meta: dict = {"results": dg.MetadataValue.path(str(store.path(f"{name}.json")))}
@@ -63,7 +85,7 @@ def _read(warehouse: WarehouseResource, sql: str) -> pd.DataFrame:
 
 
 def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
-    columns = ", ".join(f'"{c}"' for c in study_steps.COHORT_COLUMNS)
+    columns = ", ".join(f'"{c}"' for c in _steps().COHORT_COLUMNS)
     cohort = _read(warehouse, f"SELECT {columns}, exclusion_reason FROM marts.mart_survival_cohort ORDER BY subject_id")
     cohort["eligible"] = cohort["eligible"].astype(bool)
     return cohort
@@ -72,7 +94,7 @@ def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
 @dg.asset(key=_key("cohort_flow"), deps=[COHORT], group_name="analysis", kinds={"python"},
           description="Figure 1 - patients per source, each exclusion in the paper's order, eligible.")
 def cohort_flow(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    out = study_steps.cohort_flow(_cohort(warehouse))
+    out = _steps().cohort_flow(_cohort(warehouse))
     eligible = out.numbers["eligible"]
     return dg.MaterializeResult(metadata=_persist(_store(warehouse), "cohort_flow", out, {
         "eligible_pms": int(eligible.get("PMS", 0)), "eligible_proact": int(eligible.get("PRO-ACT", 0))}))
@@ -86,7 +108,7 @@ def propensity_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     cohort = _cohort(warehouse)
     store.save_frame("cohort", cohort)
-    out = study_steps.propensity(cohort[cohort["eligible"]])
+    out = _steps().propensity(cohort[cohort["eligible"]])
     return dg.MaterializeResult(metadata=_persist(store, "propensity_scores", out, {"n": out.numbers["n"]}))
 
 
@@ -96,10 +118,10 @@ def propensity_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     cohort = store.load_frame("cohort")
-    result, out = study_steps.matched_analysis(cohort[cohort["eligible"]])
+    result, out = _steps().matched_analysis(cohort[cohort["eligible"]])
     store.save_pickle("study_result", result)
     store.save_json("results", out.numbers)  # the `als-eca analyze` results.json contract
-    meta = _persist(store, "matched_cohort", study_steps.StepOutput(out.numbers, {
+    meta = _persist(store, "matched_cohort", _steps().StepOutput(out.numbers, {
         "matched_pairs": result.matching.pairs, "matched_scores": out.tables["matched_scores"]}), {
         "n_treated": out.numbers["n"]["treated"], "n_control": out.numbers["n"]["control"],
         "pairs": len(result.matching.pairs)})
@@ -122,7 +144,7 @@ def matched_on_the_published_scores(warehouse: WarehouseResource) -> dg.AssetChe
                       "love plot and propensity-score overlap.")
 def balance(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
-    out = study_steps.balance(store.load_pickle("study_result"), store.load_frame("cohort"))
+    out = _steps().balance(store.load_pickle("study_result"), store.load_frame("cohort"))
     return dg.MaterializeResult(metadata=_persist(store, "balance", out, {
         "max_abs_smd_after": out.numbers["max_abs_smd_after"]}))
 
@@ -141,7 +163,7 @@ def smd_below_0_1(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                       "RMST at tau.")
 def survival(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
-    out = study_steps.survival(store.load_pickle("study_result"))
+    out = _steps().survival(store.load_pickle("study_result"))
     return dg.MaterializeResult(metadata=_persist(store, "survival", out, {
         "logrank_p": out.numbers["logrank"]["p"], "rmst_difference_days": out.numbers["rmst_difference_days"]}))
 
@@ -151,7 +173,7 @@ def survival(warehouse: WarehouseResource) -> dg.MaterializeResult:
                       "age >= 54; model-based and pair-clustered SE; Schoenfeld-residual PH test; forest plot.")
 def cox_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
-    out = study_steps.cox(store.load_pickle("study_result"))
+    out = _steps().cox(store.load_pickle("study_result"))
     return dg.MaterializeResult(metadata=_persist(store, "cox_model", out, {
         "estimable": out.numbers["estimable"], "hr_single": out.numbers["hr"].get("group_single"),
         "ph_global_p": out.numbers["ph_global_p"]}))
@@ -164,7 +186,7 @@ def progression(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     visits = _read(warehouse, "SELECT subject_id, visit_day, alsfrs_r_total FROM marts.fct_visit "
                               "WHERE instrument = 'ALSFRS-R' AND alsfrs_r_total IS NOT NULL")
-    out = study_steps.progression(store.load_pickle("study_result"), visits)
+    out = _steps().progression(store.load_pickle("study_result"), visits)
     return dg.MaterializeResult(metadata=_persist(store, "progression", out, {"speed_p": out.numbers["speed_p"]}))
 
 
@@ -173,7 +195,7 @@ def progression(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def sensitivity(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = _store(warehouse)
     cohort = store.load_frame("cohort")
-    out = study_steps.sensitivity(cohort[cohort["eligible"]])
+    out = _steps().sensitivity(cohort[cohort["eligible"]])
     return dg.MaterializeResult(metadata=_persist(store, "sensitivity", out))
 
 
@@ -183,7 +205,7 @@ def sensitivity(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def safety_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ae = _read(warehouse, "SELECT * FROM marts.fct_adverse_event WHERE source = 'PMS'")
     n_safety = int(_read(warehouse, "SELECT count(*) AS n FROM marts.dim_patient WHERE source = 'PMS'")["n"][0])
-    out = study_steps.safety(ae, n_safety)
+    out = _steps().safety(ae, n_safety)
     return dg.MaterializeResult(metadata=_persist(_store(warehouse), "safety_tables", out, {"n_safety": n_safety}))
 
 

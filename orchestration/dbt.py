@@ -121,8 +121,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse = get_settings().warehouse
         os.environ["ALS_ECA_WAREHOUSE"] = str(warehouse)
         failed = []
-        # One fixed target folder, overwritten by each run (dagster-dbt's default is a new ~12 MB folder per run).
-        invocation = dbt.cli(["build"], context=context, target_path=DBT_PROJECT_DIR / "target" / "dagster_run")
+        from orchestration.analysis import warm_up
+
+        warm_up()  # the analysis steps' imports, on the core dbt leaves idle
+        invocation = dbt.cli(["build"], context=context)  # its own target folder: concurrent runs never mix
         for event in invocation.stream():
             if isinstance(event, dg.AssetCheckResult) and not event.passed:
                 failed.append(event)  # held back until dbt has let go of the DuckDB file
@@ -132,8 +134,33 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             compiled = {r["unique_id"]: r.get("compiled_code") for r in
                         invocation.get_artifact("run_results.json").get("results", [])}
             yield from with_failing_rows(failed, compiled, warehouse)
+        keep_partial_parse(invocation.target_path)
+        prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
 
     return dbt_warehouse
+
+
+def keep_partial_parse(run_target: Path) -> None:
+    """Hand this run's parse state back to the project's target folder, whence dagster-dbt seeds the next run's
+    folder: dbt re-parses everything (~2-4 s) when the profile differs, and the profile holds the warehouse path,
+    so the next run on the same warehouse parses only what changed. Atomic: a concurrent run reads old or new."""
+    import shutil
+
+    state = run_target / "partial_parse.msgpack"
+    if state.exists():
+        staged = run_target.parent / f".partial_parse.{run_target.name}"
+        shutil.copyfile(state, staged)
+        os.replace(staged, run_target.parent / "partial_parse.msgpack")
+
+
+def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
+    """dagster-dbt writes each run's artifacts to a new ~12 MB folder `<prefix>-<run>-<hash>`: keep the newest few
+    (a running invocation's folder is among the newest), so the disk does not fill one run at a time."""
+    import shutil
+
+    runs = sorted((p for p in folder.glob(f"{prefix}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 SAMPLE_ROWS = 10

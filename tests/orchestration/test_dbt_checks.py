@@ -39,3 +39,19 @@ def test_every_dbt_test_is_a_described_asset_check_and_error_tests_block():
     assert all(s.description for s in specs)
     for s in specs:
         assert s.blocking == ("Severity error" in s.description), s.name
+
+
+def test_only_the_newest_run_target_folders_are_kept(tmp_path):
+    import os
+
+    from orchestration.dbt import prune_run_targets
+
+    for i in range(8):
+        folder = tmp_path / f"dbt_warehouse-run{i}-abc"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "partial_parse.msgpack").write_text("")  # not a run folder: untouched
+    prune_run_targets(tmp_path, "dbt_warehouse", keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dbt_warehouse-run5-abc", "dbt_warehouse-run6-abc", "dbt_warehouse-run7-abc", "partial_parse.msgpack"]
