@@ -43,6 +43,16 @@ def machine() -> str:
            f"Python {platform.python_version()}"
 
 
+def reference_loop_seconds() -> float:
+    """Seconds for a fixed pure-Python loop (10 million additions): the host's speed at the time of measuring.
+    These shared machines vary by up to ~1.6x from minute to minute, so figures are read against it."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
 def write_section(title: str, lines: list[str]) -> None:
     """Replace (or add) a `## title` section of results.md."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
