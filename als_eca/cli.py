@@ -78,8 +78,13 @@ def run(
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
     from als_eca.pipeline import run_pipeline
+    from als_eca.settings import SettingsError
 
-    summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force)
+    try:
+        summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:

@@ -8,6 +8,15 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# DuckDB names a database after its file ("raw.duckdb" -> catalog "raw"); a catalog named like one of the
+# warehouse's schemas (or DuckDB's own) makes every `raw.<table>` reference ambiguous.
+RESERVED_WAREHOUSE_NAMES = frozenset({"raw", "staging", "intermediate", "marts", "reference", "main", "system",
+                                      "temp", "memory"})
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work, named with the variable that set it."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +35,11 @@ def _path(variable: str, default: str) -> Path:
 def get_settings() -> Settings:
     """Read the settings now (not at import), so a changed environment is seen by the next run."""
     warehouse = _path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb")
+    if warehouse.stem.lower() in RESERVED_WAREHOUSE_NAMES:
+        raise SettingsError(
+            f"ALS_ECA_WAREHOUSE={warehouse}: DuckDB would name the database '{warehouse.stem}', the name of a schema "
+            f"in it ({', '.join(sorted(RESERVED_WAREHOUSE_NAMES))} are taken); choose another file name, "
+            "e.g. warehouse.duckdb")
     return Settings(
         proact_dir=_path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
         pms_dir=_path("ALS_ECA_PMS_DIR", "data/sample/pms"),

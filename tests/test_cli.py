@@ -10,7 +10,7 @@ runner = CliRunner()
 
 
 def test_every_command_has_help():
-    for command in ([], ["generate"], ["calibration"], ["analyze"]):
+    for command in ([], ["generate"], ["calibration"], ["analyze"], ["run"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
@@ -57,3 +57,12 @@ def test_analyze_names_a_missing_column(tmp_path):
     result = runner.invoke(app, ["analyze", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "time_days" in result.output
+
+
+def test_run_refuses_a_warehouse_named_like_one_of_its_schemas(tmp_path, monkeypatch):
+    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE"):
+        monkeypatch.setenv(variable, "")  # (run sets them for the graph: restored after the test)
+    result = runner.invoke(app, ["run", "--warehouse", str(tmp_path / "raw.duckdb")])
+    assert result.exit_code == 2, result.output
+    assert "ALS_ECA_WAREHOUSE" in result.output and "'raw'" in result.output
+    assert not (tmp_path / "raw.duckdb").exists()
