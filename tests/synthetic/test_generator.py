@@ -86,7 +86,9 @@ def test_pms_exports_manifest_identifiers_and_dates(small_data):
             assert manifest["files"][path.name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     latest, earlier = exports[1], exports[0]
     dm = pd.read_csv(latest / "dm.csv", dtype=str, keep_default_na=False)
-    assert dm["USUBJID"].str.fullmatch(r"NR-PMS-\d{3}-\d{4}").all()
+    assert dm["USUBJID"].str.fullmatch(r"NR-PMS-\d{3}-\d{4}").all() and dm["USUBJID"].is_unique
+    # NR-PMS-<SITEID>-<SUBJID>: the site-local number
+    assert (dm["USUBJID"].str[7:10] == dm["SITEID"]).all() and (dm["USUBJID"].str[-4:] == dm["SUBJID"]).all()
     assert (dm["PATINIT"] != "").all() and (dm["MRN"] != "").all() and (dm["BRTHDTC"] != "").all()
     assert set(dm["SEX"]) <= {"M", "F"}
     earlier_dm = pd.read_csv(earlier / "dm.csv", dtype=str, keep_default_na=False)
@@ -134,3 +136,12 @@ def test_summary_reports_true_parameters(tmp_path):
     summary = synthetic.generate(tmp_path, scale=0.02)
     assert 0 < summary.true_treatment_hr < 1
     assert summary.rows["PROACT_ALSFRS.csv"] > 0
+
+
+def test_pms_subject_numbers_keep_the_export_format_at_100x():
+    import numpy as np
+
+    from synthetic.pms import simulate_patients
+
+    patients = simulate_patients(np.random.default_rng(7), 25_700)  # the PMS patients of a scale-100 sample
+    assert patients["usubjid"].str.fullmatch(r"NR-PMS-\d{3}-\d{4}").all() and patients["usubjid"].is_unique
