@@ -124,18 +124,23 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         from orchestration.analysis import warm_up
 
         warm_up()  # the analysis steps' imports, on the core dbt leaves idle
-        invocation = dbt.cli(["build"], context=context)  # its own target folder: concurrent runs never mix
+        # Its own target folder (concurrent runs never mix). Errors are raised below, once the failed tests have
+        # been reported: dagster-dbt would raise at the end of the stream and lose them.
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         for event in invocation.stream():
             if isinstance(event, dg.AssetCheckResult) and not event.passed:
                 failed.append(event)  # held back until dbt has let go of the DuckDB file
                 continue
             yield event
+        error = invocation.get_error()  # (dbt has exited)
         if failed:
             compiled = {r["unique_id"]: r.get("compiled_code") for r in
                         invocation.get_artifact("run_results.json").get("results", [])}
             yield from with_failing_rows(failed, compiled, warehouse)
         keep_partial_parse(invocation.target_path)
         prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
+        if error is not None:
+            raise error
 
     return dbt_warehouse
 

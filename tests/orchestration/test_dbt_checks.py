@@ -55,3 +55,31 @@ def test_only_the_newest_run_target_folders_are_kept(tmp_path):
     prune_run_targets(tmp_path, "dbt_warehouse", keep=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "dbt_warehouse-run5-abc", "dbt_warehouse-run6-abc", "dbt_warehouse-run7-abc", "partial_parse.msgpack"]
+
+
+def test_a_failing_dbt_test_is_reported_with_its_failing_rows_and_fails_the_step(small_data, tmp_path, monkeypatch,
+                                                                                 pseudonym_key):
+    from als_eca.ingest import load_all
+    from orchestration.definitions import build_definitions
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    for variable, value in (("ALS_ECA_WAREHOUSE", warehouse), ("ALS_ECA_PROACT_DIR", small_data / "proact"),
+                            ("ALS_ECA_PMS_DIR", small_data / "pms"), ("ALS_ECA_SNAPSHOT_DIR", tmp_path / "snap")):
+        monkeypatch.setenv(variable, str(value))
+    with duckdb.connect(str(warehouse)) as con:
+        load_all(con, small_data / "proact", small_data / "pms")
+        con.execute("UPDATE raw.pms_ae SET AESEV = 'GRAVE' WHERE rowid = 0")  # an unknown severity coding
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    dbt_keys = {k for k in job.asset_layer.asset_graph.get_all_asset_keys()
+                if k.path[0] in ("staging", "intermediate", "marts", "reference")}
+    result = job.get_subset(asset_selection=dbt_keys).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+    assert not result.success
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    check = failed["accepted_values_stg_pms__ae_severity__mild__moderate__severe"]
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert "grave" in check.metadata["failing_rows_sample"].value  # (staging lower-cases codings)
+    # What does not depend on the defect was still built.
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["staging", "stg_proact__demographics"]) in built
