@@ -120,10 +120,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # The profile reads ALS_ECA_WAREHOUSE; the settings resolve the same variable for every other component.
         warehouse = get_settings().warehouse
         os.environ["ALS_ECA_WAREHOUSE"] = str(warehouse)
-        failed = []
         from orchestration.analysis import warm_up
 
         warm_up()  # the analysis steps' imports, on the core dbt leaves idle
+        failed = []
         # Its own target folder (concurrent runs never mix). Errors are raised below, once the failed tests have
         # been reported: dagster-dbt would raise at the end of the stream and lose them.
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)
