@@ -34,7 +34,8 @@ class AnalysisStore:
         return target
 
     def save_json(self, name: str, obj: Any) -> Path:
-        from analytics.study import json_safe  # (analytics.study pulls in scipy: only when something is stored)
+        # (analytics.study pulls in scipy: imported only when something is stored)
+        from analytics.study import json_safe
 
         return self._write(f"{name}.json", json.dumps(json_safe(obj), indent=2, sort_keys=True).encode())
 

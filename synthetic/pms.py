@@ -55,7 +55,7 @@ def simulate_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
     # SUBJID: the site-local number, in order of enrolment (first injection) at the site; USUBJID adds study and site.
     local = pd.Series(first).groupby(site).rank(method="first").astype(int).to_numpy()
     return pd.DataFrame({
-        "usubjid": [f"{STUDY}-{s}-{i:04d}" for s, i in zip(site, local)], "subjid": local,
+        "usubjid": [f"{STUDY}-{s}-{i:04d}" for s, i in zip(site, local, strict=True)], "subjid": local,
         "site": site, "age": age, "male": male, "bulbar": bulbar, "riluzole": riluzole,
         "onset_day": -np.round(onset_to_first), "diagnosis_day": -np.round(onset_to_first - onset_to_dx),
         "slope": slope, "baseline": baseline, "pattern": pattern, "first": first, "death_day": np.round(death),
