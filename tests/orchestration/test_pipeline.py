@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import duckdb
@@ -135,6 +136,22 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
     from_assets = json.loads((pipeline_run.warehouse.parent / "analysis" / "results.json").read_text())
     assert from_cli == from_assets
     assert len(from_assets["matching"]["pairs"]) > 0
+
+
+def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, pipeline_data, monkeypatch):
+    # (before the next test, which touches a source file)
+    import dagster as dg
+
+    from orchestration.sensors import new_source_data
+
+    for variable, value in (("ALS_ECA_PROACT_DIR", pipeline_data / "proact"), ("ALS_ECA_PMS_DIR", pipeline_data / "pms"),
+                            ("ALS_ECA_WAREHOUSE", pipeline_run.warehouse)):
+        monkeypatch.setenv(variable, str(value))
+    context = dg.build_sensor_context()
+    results = list(new_source_data(context))
+    assert len(results) == 1 and isinstance(results[0], dg.SkipReason), results
+    assert "baseline" in results[0].skip_message
+    assert json.loads(context.cursor)["pms_export"].startswith("pms_export_")  # changes are seen from here on
 
 
 def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pipeline_run, pipeline_data):
