@@ -113,17 +113,19 @@ def main() -> None:
     ])
 
 
+def _verdict(what: str, value: float, goal: float, unit: str) -> str:
+    return f"- {what}: {value:.2f} {unit}, goal {goal:g} {unit}: " + (
+        "met." if value <= goal else f"missed by {value - goal:.2f} {unit}.")
+
+
 def verdicts(rows: list[dict]) -> list[str]:
     out = []
     for r in rows:
         if r["scale"] == 1:
-            out.append(f"- Scale 1 cold: {r['cold_s']:.1f} s, goal 30 s: "
-                       + ("met." if r["cold_s"] <= 30 else f"missed by {r['cold_s'] - 30:.1f} s."))
-            out.append(f"- Scale 1 nothing changed: {r['noop_s']:.1f} s, goal 10 s: "
-                       + ("met." if r["noop_s"] <= 10 else f"missed by {r['noop_s'] - 10:.1f} s."))
+            out += [_verdict("Scale 1 cold", r["cold_s"], 30, "s"),
+                    _verdict("Scale 1 nothing changed", r["noop_s"], 10, "s")]
         if r["scale"] == 100:
-            out.append(f"- Scale 100 peak memory: {r['peak_rss_mib'] / 1024:.2f} GiB, goal 4 GiB: "
-                       + ("met." if r["peak_rss_mib"] <= 4096 else "missed."))
+            out.append(_verdict("Scale 100 peak memory", r["peak_rss_mib"] / 1024, 4, "GiB"))
     return out
 
 

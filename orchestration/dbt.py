@@ -147,7 +147,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 def keep_partial_parse(run_target: Path) -> None:
     """Hand this run's parse state back to the project's target folder, whence dagster-dbt seeds the next run's
-    folder: dbt re-parses everything (~2-4 s) when the profile differs, and the profile holds the warehouse path,
+    folder: dbt re-parses everything (~3-5 s) when the profile differs, and the profile holds the warehouse path,
     so the next run on the same warehouse parses only what changed. Atomic: a concurrent run reads old or new."""
     import shutil
 
