@@ -113,9 +113,9 @@ def main() -> None:
     ])
 
 
-def _verdict(what: str, value: float, goal: float, unit: str) -> str:
-    return f"- {what}: {value:.2f} {unit}, goal {goal:g} {unit}: " + (
-        "met." if value <= goal else f"missed by {value - goal:.2f} {unit}.")
+def _verdict(what: str, value: float, goal: float, unit: str, digits: int = 1) -> str:
+    return f"- {what}: {value:.{digits}f} {unit}, goal {goal:g} {unit}: " + (
+        "met." if value <= goal else f"missed by {value - goal:.{digits}f} {unit}.")
 
 
 def verdicts(rows: list[dict]) -> list[str]:
@@ -125,7 +125,7 @@ def verdicts(rows: list[dict]) -> list[str]:
             out += [_verdict("Scale 1 cold", r["cold_s"], 30, "s"),
                     _verdict("Scale 1 nothing changed", r["noop_s"], 10, "s")]
         if r["scale"] == 100:
-            out.append(_verdict("Scale 100 peak memory", r["peak_rss_mib"] / 1024, 4, "GiB"))
+            out.append(_verdict("Scale 100 peak memory", r["peak_rss_mib"] / 1024, 4, "GiB", digits=2))
     return out
 
 
