@@ -8,6 +8,7 @@ UI; the study report is assembled from the stored outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,13 +29,9 @@ COHORT_COLUMNS = [
     "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
     "tpv_time_days", "tpv_event", "time_days_within_followup", "event_within_followup",
 ]
-# mart_survival_cohort's exclusion reasons in the order of the paper's cohort flow (its SQL applies them so).
-EXCLUSION_ORDER = [
-    "trial arm unknown", "active arm of its trial", "symptom onset unknown",
-    "more than 2 years from onset at trial start", "symptom duration of 2 years or more at first injection",
-    "fewer than two ALSFRS-R assessments after the first injection", "a single injection only",
-    "no ALSFRS-R total at baseline", "incomplete follow-up or covariates",
-]
+# mart_survival_cohort's exclusion reasons in the order of the paper's cohort flow: the dbt seed the SQL follows.
+EXCLUSION_STEPS_SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "cohort_exclusion_steps.csv"
+EXCLUSION_ORDER = pd.read_csv(EXCLUSION_STEPS_SEED).sort_values("step_order")["exclusion_reason"].tolist()
 GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
 
 

@@ -13,7 +13,7 @@ import dagster as dg
 
 from als_eca.ingest import IngestError, LoadResult, discover_pms, discover_proact, load_source
 from als_eca.ingest.manifest import read_manifest
-from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
+from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema, by_table
 from orchestration.resources import SourcesResource, WarehouseResource
 
 RAW_POOL = "duckdb_writer"
@@ -36,6 +36,23 @@ def _spec(schema: TableSchema, group: str) -> dg.AssetSpec:
                 columns=[dg.TableColumn(c.name, c.type) for c in schema.columns if c.name not in schema.identifiers]
             ),
         },
+    )
+
+
+def quarantined_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", f"{PATIENT_TABLES[source]}_quarantined"])
+
+
+def _quarantined_spec(source: str, group: str) -> dg.AssetSpec:
+    patient = by_table(PATIENT_TABLES[source])
+    return dg.AssetSpec(
+        quarantined_key(source),
+        group_name=group,
+        deps=[raw_key(patient)],
+        description=f"Patients whose `{patient.name}` record was quarantined at load (a view over raw.quarantine). "
+        "Their rows in the source's other files are held back with the reason 'patient quarantined in <file> line "
+        "N'; the cohort counts them as excluded for data quality.",
+        kinds={"duckdb"},
     )
 
 
@@ -112,7 +129,8 @@ def _load_selected(
     todo = [s for s in sources if raw_key(s.schema) in selected]
     with warehouse.connect() as con:
         for i, source in enumerate(todo, 1):
-            context.log.info(f"[{i}/{len(todo)}] loading {source.path or source.schema.name + ' (absent)'}")
+            kind = "required" if source.schema.required_file else "optional"
+            context.log.info(f"[{i}/{len(todo)}] loading {source.path or f'{source.expected} (absent, {kind})'}")
             try:
                 result = load_source(con, source)
             except IngestError as exc:
@@ -124,6 +142,19 @@ def _load_selected(
                 context.log.warning(warning)
             yield dg.MaterializeResult(asset_key=raw_key(source.schema), metadata=_metadata(result, manifest))
             yield _reconciliation(con, result)
+        source_name = sources[0].schema.source if sources else None
+        if source_name and quarantined_key(source_name) in selected:
+            key = quarantined_key(source_name)
+            rows = con.execute(f"SELECT subject_id, file, line, reasons FROM raw.{key.path[-1]} ORDER BY line").fetchall()
+            held = con.execute("SELECT count(*) FROM raw.quarantine WHERE reason LIKE 'patient quarantined in %' "
+                               "AND source_table LIKE ?", [source_name + "_%"]).fetchone()[0]
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "dagster/row_count": len(rows),
+                "rows_held_back": held,
+                "patients": dg.MetadataValue.md(
+                    "| patient | file | line | reasons |\n|---|---|---|---|\n"
+                    + "\n".join(f"| {p} | {f} | {n} | {r} |" for p, f, n, r in rows[:50]) if rows else "none"),
+            })
 
 
 def _discovery_failure(exc: Exception) -> dg.Failure:
@@ -132,7 +163,7 @@ def _discovery_failure(exc: Exception) -> dg.Failure:
 
 @dg.multi_asset(
     name="raw_proact",
-    specs=[_spec(t, "raw_proact") for t in PROACT_TABLES],
+    specs=[*(_spec(t, "raw_proact") for t in PROACT_TABLES), _quarantined_spec("proact", "raw_proact")],
     check_specs=[_check_spec(t) for t in PROACT_TABLES],
     can_subset=True,
     pool=RAW_POOL,
@@ -147,7 +178,7 @@ def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 
 @dg.multi_asset(
     name="raw_pms",
-    specs=[_spec(t, "raw_pms") for t in PMS_TABLES],
+    specs=[*(_spec(t, "raw_pms") for t in PMS_TABLES), _quarantined_spec("pms", "raw_pms")],
     check_specs=[_check_spec(t) for t in PMS_TABLES],
     can_subset=True,
     pool=RAW_POOL,

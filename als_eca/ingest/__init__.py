@@ -9,7 +9,8 @@ import duckdb
 
 from als_eca.ingest.discover import SourceFile, discover_pms, discover_proact, newest_pms_export
 from als_eca.ingest.loader import IngestError, LoadResult, empty_table, load_file
-from als_eca.ingest.manifest import reconcile
+from als_eca.ingest.cascade import held_back_patients
+from als_eca.ingest.manifest import read_manifest, reconcile
 from als_eca.ingest.pseudonym import pseudonym_key
 
 __all__ = ["IngestError", "LoadResult", "SourceFile", "discover_pms", "discover_proact", "load_all", "load_source",
@@ -18,15 +19,20 @@ __all__ = ["IngestError", "LoadResult", "SourceFile", "discover_pms", "discover_
 
 def load_source(con: duckdb.DuckDBPyConnection, source: SourceFile) -> LoadResult:
     """Load one discovered file (or an empty table for an absent optional file); PMS files are reconciled with
-    their export's manifest first."""
+    their export's manifest first. Rows of patients quarantined in the source's patient table are held back."""
     schema, path = source.schema, source.path
     if path is None:
+        if schema.source == "pms" and source.expected is not None:
+            listed = read_manifest(source.expected.parent)["files"]
+            if source.expected.name in listed:  # a half-copied export: the manifest promises the file
+                raise IngestError(source.expected, "listed in manifest.json but missing from the export")
         if schema.required_file:
-            raise IngestError(f"<{schema.source} folder>/{schema.name}", f"required {schema.source} file is missing")
+            raise IngestError(source.expected or f"{schema.source}/{schema.name}", source.absent_message)
         return empty_table(con, schema)
     if schema.source == "pms":
         reconcile(path.parent, path.name)
-    return load_file(con, schema, path, key=pseudonym_key() if schema.pseudonymised else None)
+    return load_file(con, schema, path, key=pseudonym_key() if schema.pseudonymised else None,
+                     held_back=held_back_patients(con, schema))
 
 
 def load_all(con: duckdb.DuckDBPyConnection, proact_dir: Path, pms_dir: Path) -> list[LoadResult]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
+from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema
 
 _PREFIXES = ("f_proact_", "proact_")
 _EXPORT = re.compile(r"^pms_export_(\d{4}-\d{2}-\d{2})$")
@@ -30,6 +30,18 @@ def proact_form_of(file_name: str) -> str | None:
 class SourceFile:
     schema: TableSchema
     path: Path | None  # None: the file is absent (allowed only for optional files)
+    expected: Path | None = None  # where it was looked for (named in messages when it is absent)
+
+    @property
+    def absent_message(self) -> str:
+        kind = "required" if self.schema.required_file else "optional"
+        return f"{kind} {self.schema.source.replace('proact', 'PRO-ACT').replace('pms', 'PMS')} file is missing"
+
+
+def _patient_table_first(sources: list[SourceFile]) -> list[SourceFile]:
+    """The table defining a source's patients is loaded first: the others hold back rows of its quarantined
+    patients (stable otherwise: the contract's order)."""
+    return sorted(sources, key=lambda s: s.schema.table != PATIENT_TABLES[s.schema.source])
 
 
 class DiscoveryError(Exception):
@@ -49,7 +61,8 @@ def discover_proact(directory: Path) -> list[SourceFile]:
         if form in found:
             raise DiscoveryError(f"two files for PRO-ACT form {form}: {found[form].name} and {path.name}")
         found[form] = path
-    return [SourceFile(t, found.get(t.name)) for t in PROACT_TABLES]
+    return _patient_table_first(
+        [SourceFile(t, found.get(t.name), directory / f"PROACT_{t.name}.csv") for t in PROACT_TABLES])
 
 
 def newest_pms_export(directory: Path) -> Path:
@@ -66,4 +79,5 @@ def newest_pms_export(directory: Path) -> Path:
 def discover_pms(directory: Path) -> list[SourceFile]:
     export = newest_pms_export(directory)
     files = {p.name.lower(): p for p in export.iterdir() if p.is_file()}
-    return [SourceFile(t, files.get(f"{t.name}.csv")) for t in PMS_TABLES]
+    return _patient_table_first(
+        [SourceFile(t, files.get(f"{t.name}.csv"), export / f"{t.name}.csv") for t in PMS_TABLES])

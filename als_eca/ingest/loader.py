@@ -28,15 +28,28 @@ from pathlib import Path
 import duckdb
 
 from als_eca.checksum import FileStats, file_stats
-from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql
-from als_eca.ingest.schemas import VARCHAR, TableSchema
+from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql, pseudonymise
+from als_eca.ingest.schemas import PATIENT_TABLES, VARCHAR, TableSchema, by_table
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS raw.quarantine (
-    source_table VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR
+    source_table VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR,
+    subject_key VARCHAR
 )"""
+# Warehouses built before `subject_key` existed gain it (NULL for their old rows) instead of failing to insert.
+QUARANTINE_MIGRATE = "ALTER TABLE raw.quarantine ADD COLUMN IF NOT EXISTS subject_key VARCHAR"
+DUPLICATE_REASON = "exact duplicate of line {line}"
+# Patients whose record in their source's patient table is quarantined (an extra copy of a good record quarantines
+# nobody): the loader holds back their other rows, dbt excludes them from the cohort for data quality.
+QUARANTINED_PATIENTS_VIEW = """
+CREATE OR REPLACE VIEW raw.{table}_quarantined AS
+SELECT subject_key AS subject_id, any_value(file) AS file, min(line) AS line,
+       string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
+FROM raw.quarantine
+WHERE source_table = '{table}' AND subject_key IS NOT NULL AND reason NOT LIKE 'exact duplicate of line %'
+GROUP BY subject_key"""
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS raw.load_audit (
     source_table VARCHAR PRIMARY KEY, file VARCHAR, path VARCHAR, sha256 VARCHAR, bytes BIGINT,
@@ -72,7 +85,10 @@ class LoadResult:
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(QUARANTINE_DDL)
+    con.execute(QUARANTINE_MIGRATE)
     con.execute(AUDIT_DDL)
+    for table in PATIENT_TABLES.values():
+        con.execute(QUARANTINED_PATIENTS_VIEW.format(table=table))
 
 
 def _q(name: str) -> str:
@@ -132,14 +148,19 @@ def _output_columns(schema: TableSchema) -> dict[str, str]:
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, schema: TableSchema, path: Path, *, key: bytes | None = None
+    con: duckdb.DuckDBPyConnection, schema: TableSchema, path: Path, *, key: bytes | None = None,
+    held_back: HeldBack | None = None,
 ) -> LoadResult:
     """Load `path` into `raw.<schema.table>`, replacing it; see the module docstring for the steps.
+
+    `held_back`: patients whose key record was quarantined (their rows here go to quarantine too, with the
+    parent's file and line as the reason) and, for PMS, the rule that a row needs its patient in dm.csv.
 
     The file is scanned once: parsing, typing, rule checks, pseudonyms and line numbers happen in one
     `CREATE TABLE ... AS SELECT` over `read_csv`; rejected rows are then moved to quarantine (cheap: usually none).
     """
     path = Path(path)
+    key_bytes = key
     if schema.pseudonymised and key is None:
         raise ValueError(f"{schema.table} holds patient keys: a pseudonym key is required")
     if not path.is_file():
@@ -198,31 +219,31 @@ def load_file(
 
         _collect_rejects(con, rej, internal, header)
         con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
-        if con.execute(f"SELECT count(*) FROM raw.{t} WHERE _fail IS NOT NULL").fetchone()[0]:
-            # A fresh table's rowids follow file order (insertion order is preserved; inside this transaction they
-            # start at an offset, hence `- base`). The record's line adds the header and the parser rejects before
-            # it (an ASOF join on the rejects' positions among accepted rows).
-            con.execute(
-                f"""INSERT INTO raw.quarantine
-                    WITH base AS (SELECT min(rowid) AS base FROM raw.{t}),
-                         bad AS (SELECT r._source_file, r._fail, r._bad_value, r.rowid - base.base + 1 AS ordinal
-                                 FROM raw.{t} AS r, base WHERE r._fail IS NOT NULL),
-                         why AS (SELECT unnest($columns) AS column_name, unnest($reasons) AS reason,
-                                        generate_subscripts($columns, 1) AS i)
-                    SELECT $t, bad._source_file, bad.ordinal + 1 + coalesce(k.j, 0), why.column_name,
-                           bad._bad_value, why.reason
-                    FROM bad JOIN why ON why.i = bad._fail
-                    ASOF LEFT JOIN (SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL) AS k
-                         ON bad.ordinal > k.accepted_before
-                    ORDER BY 3""",
-                {"t": t, "columns": [c[1] for c in plan.checks], "reasons": [c[2] for c in plan.checks]},
-            )
-            con.execute(f"DELETE FROM raw.{t} WHERE _fail IS NOT NULL")
+        # A fresh table's rowids follow file order (insertion order is preserved; inside this transaction they
+        # start at an offset, hence `- base`), and rows moved to quarantine below leave gaps, not renumbering.
+        base = con.execute(f"SELECT min(rowid) FROM raw.{t}").fetchone()[0] or 0
+        move = _Mover(con, t, path.name, base)
+        key = _key_sql(schema, "r")
+        if plan.checks:
+            move(f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, why.column_name, r._bad_value AS value,
+                            why.reason, {key} AS subject_key
+                     FROM raw.{t} AS r
+                     JOIN (SELECT unnest($columns) AS column_name, unnest($reasons) AS reason,
+                                  generate_subscripts($columns, 1) AS i) AS why ON why.i = r._fail
+                     WHERE r._fail IS NOT NULL""",
+                 {"columns": [c[1] for c in plan.checks], "reasons": [c[2] for c in plan.checks]})
+        _move_exact_duplicates(move, t, list(out_cols), _key_sql(schema, "ranked"))
+        if held_back is not None:
+            _move_held_back(move, t, key, held_back)
         parse_value = "NULL" if schema.pseudonymised else f"left(trim(csv_line, chr(10) || chr(13)), {_MAX_VALUE})"
+        keys = _reject_keys(con, schema, header, key_bytes)
         con.execute(
             f"""INSERT INTO raw.quarantine
-                SELECT $t, $file, line, column_name, {parse_value}, reason FROM _rej ORDER BY line""",
-            {"t": t, "file": path.name},
+                SELECT $t, $file, line, column_name, {parse_value}, reason, k.subject_key
+                FROM _rej LEFT JOIN (SELECT unnest($lines::BIGINT[]) AS line, unnest($keys::VARCHAR[]) AS subject_key)
+                     AS k USING (line)
+                ORDER BY line""",
+            {"t": t, "file": path.name, "lines": list(keys), "keys": list(keys.values())},
         )
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _fail")
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _bad_value")
@@ -230,7 +251,9 @@ def load_file(
         loaded = con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
         reasons = dict(
             con.execute(
-                "SELECT reason, count(*) FROM raw.quarantine WHERE source_table = ? GROUP BY reason ORDER BY 2 DESC",
+                # one line per kind of reason: "exact duplicate of line 7" and "... line 9" are one kind
+                "SELECT regexp_replace(reason, ' line [0-9]+', ' line N') AS kind, count(*) FROM raw.quarantine "
+                "WHERE source_table = ? GROUP BY kind ORDER BY 2 DESC",
                 [t],
             ).fetchall()
         )
@@ -253,6 +276,126 @@ def load_file(
     return LoadResult(
         t, path.name, str(path.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings, reasons
     )
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Rows of patients whose key record is unusable are held back with their parent's file and line.
+
+    `patients`: patient key -> reason (e.g. "patient quarantined in dm.csv line 7"); `parent`: a raw table every
+    row's patient must appear in (PMS: `pms_dm`; a row of a patient absent from it cannot be placed in time)."""
+
+    patients: dict[str, str] = field(default_factory=dict)
+    parent: str | None = None
+    parent_file: str | None = None
+
+
+class _Mover:
+    """Moves selected rows of the raw table being loaded to `raw.quarantine`, each with its physical line.
+
+    A selection yields `rid` (the row's rowid), `ref_rid` (another row whose line `{line}` in the reason names, or
+    NULL), `column_name`, `value`, `reason` and `subject_key`. A row's line is its ordinal among accepted rows plus
+    the header and the parser rejects before it (an ASOF join on the rejects' positions among accepted rows)."""
+
+    def __init__(self, con, table: str, file: str, base: int):
+        self.con, self.table, self.file, self.base = con, table, file, base
+
+    def _line(self, rid: str, alias: str) -> str:
+        return (f"ASOF LEFT JOIN (SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL) AS {alias}"
+                f" ON {rid} - $base + 1 > {alias}.accepted_before")
+
+    def __call__(self, selection: str, params: dict | None = None) -> int:
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _moving AS {selection}", params or {})
+        moved = con.execute("SELECT count(*) FROM _moving").fetchone()[0]
+        if moved:
+            con.execute(
+                f"""INSERT INTO raw.quarantine
+                    WITH located AS (
+                        SELECT m.*, m.rid - $base + 2 + coalesce(k.j, 0) AS line
+                        FROM _moving AS m {self._line("m.rid", "k")}
+                    ), referenced AS (
+                        SELECT l.*, l.ref_rid - $base + 2 + coalesce(k2.j, 0) AS ref_line
+                        FROM located AS l {self._line("l.ref_rid", "k2")}
+                    )
+                    SELECT $t, $file, line, column_name, value,
+                           replace(reason, '{{line}}', coalesce(ref_line::VARCHAR, '?')), subject_key
+                    FROM referenced ORDER BY line""",
+                {"t": self.table, "file": self.file, "base": self.base},
+            )
+            con.execute(f"DELETE FROM raw.{self.table} WHERE rowid IN (SELECT rid FROM _moving)")
+        con.execute("DROP TABLE _moving")
+        return moved
+
+
+def _key_sql(schema: TableSchema, alias: str) -> str:
+    return f"CAST({alias}.{_q(schema.key_column)} AS VARCHAR)"
+
+
+def _move_exact_duplicates(move: _Mover, table: str, columns: list[str], key: str) -> int:
+    """Every copy of a record after its first goes to quarantine as "exact duplicate of line N" (N = the first).
+
+    Records are compared as parsed (every declared and extra column; the file name aside). A hash pass finds the
+    candidate groups, so only rows whose hash repeats are compared field by field."""
+    cols = ", ".join(_q(c) for c in columns)
+    return move(
+        f"""WITH repeated AS (SELECT h FROM (SELECT hash({cols}) AS h FROM raw.{table}) GROUP BY h HAVING count(*) > 1),
+                 candidates AS (SELECT rowid AS rid, * FROM raw.{table} WHERE hash({cols}) IN (SELECT h FROM repeated)),
+                 ranked AS (SELECT rid, min(rid) OVER (PARTITION BY {cols}) AS first_rid, * FROM candidates)
+            SELECT rid, first_rid AS ref_rid, NULL::VARCHAR AS column_name, {key} AS value,
+                   $reason AS reason, {key} AS subject_key
+            FROM ranked WHERE rid <> first_rid""",
+        {"reason": DUPLICATE_REASON},
+    )
+
+
+def _move_held_back(move: _Mover, table: str, key: str, held: HeldBack) -> int:
+    moved = 0
+    if held.patients:
+        moved += move(
+            f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, NULL::VARCHAR AS column_name, {key} AS value,
+                       h.reason, {key} AS subject_key
+                FROM raw.{table} AS r
+                JOIN (SELECT unnest($keys::VARCHAR[]) AS k, unnest($reasons::VARCHAR[]) AS reason) AS h
+                     ON {key} = h.k""",
+            {"keys": list(held.patients), "reasons": list(held.patients.values())},
+        )
+    if held.parent:
+        parent_key = f"CAST(p.{_q(by_table(held.parent).key_column)} AS VARCHAR)"
+        moved += move(
+            f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, NULL::VARCHAR AS column_name, {key} AS value,
+                       $reason AS reason, {key} AS subject_key
+                FROM raw.{table} AS r
+                WHERE {key} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM raw.{held.parent} AS p WHERE {parent_key} = {key})""",
+            {"reason": f"patient has no record in {held.parent_file or held.parent}"},
+        )
+    return moved
+
+
+def _reject_keys(con, schema: TableSchema, header: list[str], key: bytes | None) -> dict[int, str]:
+    """The patient key of each parser-rejected record (line -> key), read from its text: so that a rejected key
+    record can still hold back its patient's other rows. Rejects are few; they are parsed here, not in SQL."""
+    lowered = [h.lower() for h in header]
+    if schema.key_column.lower() not in lowered:
+        return {}
+    index = lowered.index(schema.key_column.lower())
+    out: dict[int, str] = {}
+    for line, text in con.execute("SELECT line, csv_line FROM _rej").fetchall():
+        try:
+            fields = next(csv.reader([text or ""]))
+        except (csv.Error, StopIteration):
+            continue
+        value = fields[index].strip() if index < len(fields) else ""
+        if not value:
+            continue
+        if schema.pseudonymised:
+            out[line] = pseudonymise([value], key)[0]
+        else:
+            try:
+                out[line] = str(int(value))
+            except ValueError:
+                continue
+    return out
 
 
 def _header_warnings(schema: TableSchema, header: list[str], path: Path) -> list[str]:

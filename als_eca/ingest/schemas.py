@@ -38,6 +38,11 @@ class TableSchema:
         return f"{self.source}_{self.name.lower()}"
 
     @property
+    def key_column(self) -> str:
+        """The patient key: `subject_id` (PRO-ACT) or `USUBJID` (PMS)."""
+        return "USUBJID" if self.source == "pms" else "subject_id"
+
+    @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
@@ -179,9 +184,10 @@ def _seq(name: str) -> Column:
     return Column(name, INTEGER, required=True)
 
 
-def _pms(domain: str, rest: tuple[Column, ...], description: str, identifiers: tuple[str, ...] = ()) -> TableSchema:
+def _pms(domain: str, rest: tuple[Column, ...], description: str, identifiers: tuple[str, ...] = (),
+         required_file: bool = False) -> TableSchema:
     return TableSchema("pms", domain, (*_PMS_KEY, *rest), description=description, identifiers=identifiers,
-                       pseudonymised=("USUBJID",))
+                       pseudonymised=("USUBJID",), required_file=required_file)
 
 
 PMS_TABLES: tuple[TableSchema, ...] = (
@@ -190,15 +196,18 @@ PMS_TABLES: tuple[TableSchema, ...] = (
                                           rule_text="age outside 0-120"),
                 Column("SEX", required=True), Column("RACE"), Column("COUNTRY", required=True),
                 Column("RFSTDTC", required=True), Column("RFENDTC"), Column("DTHDTC"), Column("DTHFL")),
-         "Demographics, one row per patient.", identifiers=("SUBJID", "PATINIT", "MRN", "BRTHDTC")),
+         "Demographics, one row per patient.", identifiers=("SUBJID", "PATINIT", "MRN", "BRTHDTC"),
+         required_file=True),
     _pms("mh", (_seq("MHSEQ"), Column("MHCAT", required=True), Column("MHTERM"), Column("MHLOC"), Column("MHEVAL"),
                 Column("MHSTDTC", required=True)), "ALS history: onset, diagnosis, El Escorial."),
     _pms("ex", (_seq("EXSEQ"), Column("EXTRT"), Column("EXDOSE", DOUBLE), Column("EXDOSU"), Column("EXROUTE"),
-                Column("EXCAT", required=True), Column("EXSTDTC", required=True)), "Exposure: one row per injection."),
+                Column("EXCAT", required=True), Column("EXSTDTC", required=True)), "Exposure: one row per injection.",
+         required_file=True),
     _pms("qs", (_seq("QSSEQ"), Column("QSCAT"), Column("QSTESTCD", required=True), Column("QSTEST"),
                 Column("QSSCAT"), Column("QSORRES"),
                 Column("QSSTRESN", DOUBLE, required=True, rule="{v} BETWEEN 0 AND 48", rule_text="score outside 0-48"),
-                Column("VISIT"), Column("QSDTC", required=True)), "ALSFRS-R, one row per item per assessment."),
+                Column("VISIT"), Column("QSDTC", required=True)), "ALSFRS-R, one row per item per assessment.",
+         required_file=True),
     _pms("cm", (_seq("CMSEQ"), Column("CMTRT"), Column("CMDECOD"), Column("CMSTDTC"), Column("CMENDTC")),
          "Concomitant medication."),
     _pms("ae", (_seq("AESEQ"), Column("AETERM"), Column("AEDECOD", required=True), Column("AEBODSYS", required=True),
@@ -209,6 +218,10 @@ PMS_TABLES: tuple[TableSchema, ...] = (
 )
 
 ALL_TABLES: tuple[TableSchema, ...] = (*PROACT_TABLES, *PMS_TABLES)
+
+# The table that defines a source's patients: a patient whose record here is quarantined has their rows in the
+# source's other tables held back (and is excluded from the cohort for data quality). Loaded first.
+PATIENT_TABLES = {"proact": "proact_demographics", "pms": "pms_dm"}
 
 
 def proact_columns() -> dict[str, list[str]]:

@@ -97,19 +97,21 @@ def test_bad_rows_are_quarantined_with_line_column_value_and_reason(tmp_path, co
         "5,Yes,1,2\r\n"  # line 7: one field too many
         "6,Yes,nan\r\n"  # line 8: not a finite number
         "7,No,\r\n"  # line 9: fine (no death day)
-        "7,No,\r\n"  # line 10: a duplicate subject is loaded (uniqueness is the marts' tests' concern)
+        "7,No,\r\n"  # line 10: an exact duplicate of line 9: loaded once, the copy quarantined
     )
     result = load_file(con, DEATH, _write(tmp_path / "PROACT_DEATHDATA.csv", text))
     q = _quarantine(con)
     assert [(line, column) for line, column, _, _ in q] == [
-        (3, "Death_Days"), (4, "Death_Days"), (5, "subject_id"), (6, "subject_id"), (7, None), (8, "Death_Days")]
+        (3, "Death_Days"), (4, "Death_Days"), (5, "subject_id"), (6, "subject_id"), (7, None), (8, "Death_Days"),
+        (10, None)]
     reasons = {line: reason for line, _, _, reason in q}
     assert reasons[3].startswith("CAST") and '"Death_Days"' in reasons[3] and '"abc"' in reasons[3]
     assert reasons[8] == "not a finite number"
     assert reasons[5] == "subject_id must be a positive integer" and reasons[6] == "required value missing"
     assert reasons[4].startswith("MISSING COLUMNS") and reasons[7].startswith("TOO MANY COLUMNS")
     assert q[0][2] == "2,Yes,abc"  # a record the parser rejects is kept whole (PRO-ACT holds no identifiers)
-    assert con.execute("SELECT subject_id FROM raw.proact_deathdata ORDER BY rowid").fetchall() == [(1,), (7,), (7,)]
+    assert reasons[10] == "exact duplicate of line 9"
+    assert con.execute("SELECT subject_id FROM raw.proact_deathdata ORDER BY rowid").fetchall() == [(1,), (7,)]
     _assert_reconciled(con, result)
 
 
@@ -248,8 +250,9 @@ def test_a_missing_required_file_and_an_ambiguous_form_fail(small_data, tmp_path
     folder.mkdir()
     os.link(small_data / "proact" / "PROACT_ALSFRS.csv", folder / "PROACT_ALSFRS.csv")
     missing = next(s for s in discover_proact(folder) if s.schema.name == "DEATHDATA")
-    with pytest.raises(IngestError, match="required proact file is missing"):
+    with pytest.raises(IngestError, match="required PRO-ACT file is missing") as err:
         load_source(con, missing)
+    assert err.value.file == str(folder / "PROACT_DEATHDATA.csv")  # the real folder, never a placeholder
     os.link(small_data / "proact" / "PROACT_ALSFRS.csv", folder / "alsfrs.csv")
     with pytest.raises(DiscoveryError, match="two files for PRO-ACT form ALSFRS"):
         discover_proact(folder)

@@ -37,6 +37,8 @@ proact as (
         s.subject_id,
         'PRO-ACT' as source,
         s.arm,
+        s.arm_conflict,
+        s.data_quality_issue,
         null::varchar as injection_group,
         null::integer as n_injections,
         s.age,
@@ -68,6 +70,8 @@ pms as (
         p.subject_id,
         'PMS' as source,
         'treated' as arm,
+        false as arm_conflict,
+        null::varchar as data_quality_issue,
         p.injection_group,
         p.n_injections,
         p.age,
@@ -97,6 +101,22 @@ pms as (
     from {{ ref('int_pms__patients') }} as p
     left join visits as v using (subject_id)
     left join pms_last_ae as a using (subject_id)
+),
+-- PMS patients whose dm.csv record was quarantined: no other row of theirs was loaded; they stay in the patient
+-- list (and the cohort flow) as excluded for data quality.
+pms_quarantined as (
+    select
+        q.subject_id, 'PMS' as source, 'treated' as arm, false as arm_conflict,
+        q.quarantined_file || ' line ' || q.quarantined_line || ': ' || q.quarantine_reasons as data_quality_issue,
+        null::varchar as injection_group, null::integer as n_injections, null::double as age, null::varchar as sex,
+        null::varchar as onset_site_reported, null::integer as onset_day, null::boolean as onset_imputed,
+        null::integer as diagnosis_day, null::varchar as el_escorial, null::boolean as riluzole,
+        null::boolean as korean, false as death, null::integer as death_day, false as death_day_unknown,
+        false as death_record_conflict, null::double as alsfrs_r_baseline, null::bigint as n_alsfrs_r_after_index,
+        null::double as last_alsfrs_day, null::double as followup_end_day, null::double as tpv_day,
+        0 as unplaced_assessments
+    from {{ ref('stg_pms__dm_quarantined') }} as q
+    where q.subject_id not in (select subject_id from pms)
 )
 select
     *,
@@ -110,4 +130,4 @@ select
         / ((0 - coalesce(diagnosis_day - {{ var('onset_before_diagnosis_days') }}, onset_day))
            / {{ var('days_per_month') }})
     end as progression_speed
-from (select * from proact union all select * from pms)
+from (select * from proact union all by name select * from pms union all by name select * from pms_quarantined)

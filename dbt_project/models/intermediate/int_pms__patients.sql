@@ -90,7 +90,10 @@ select
     imputed.onset_mid is null and imputed.diagnosis_mid is not null as onset_imputed,
     coalesce(history.onset_precision, 'day') <> 'day' as onset_date_partial,
     least(imputed.diagnosis_mid, indexed.index_date)::date as diagnosis_date,
-    coalesce(medication.riluzole, false) as riluzole,
+    -- No riluzole record means not used - when the export has medication records at all; an export without the cm
+    -- domain leaves riluzole use unknown (and the patient out of the cohort), never "not used".
+    case when (select count(*) from {{ ref('stg_pms__cm') }}) > 0 then coalesce(medication.riluzole, false) end
+        as riluzole,
     least(dm.death_date, disposition.ds_death_date) as death_date,
     (dm.death_date is null) <> (disposition.ds_death_date is null)
         or dm.death_date <> disposition.ds_death_date as death_record_conflict,

@@ -10,6 +10,12 @@ with ids as (
     union select subject_id from {{ ref('stg_proact__elescorial') }}
     union select subject_id from {{ ref('stg_proact__fvc') }}
     union select subject_id from {{ ref('stg_proact__adverseevents') }}
+    union select subject_id from {{ ref('stg_proact__demographics_quarantined') }}
+),
+quarantined as (
+    select subject_id, quarantined_file || ' line ' || quarantined_line || ': ' || quarantine_reasons
+        as data_quality_issue
+    from {{ ref('stg_proact__demographics_quarantined') }}
 ),
 demographics as (
     select subject_id,
@@ -23,7 +29,7 @@ arm as (
     select subject_id,
            first(arm order by arm nulls last) as arm,
            min(treatment_group_day) as treatment_group_day,
-           count(distinct arm) > 1 as arm_conflict
+           count(distinct lower(arm_reported)) > 1 as arm_conflict
     from {{ ref('stg_proact__treatment') }}
     group by subject_id
 ),
@@ -60,7 +66,8 @@ select
     arm.treatment_group_day,
     coalesce(arm.arm_conflict, false) as arm_conflict,
     demographics.age,
-    demographics.sex,
+    -- Rows that disagree on sex leave it unknown (the covariate cannot be evaluated), flagged.
+    case when not demographics.sex_conflict then demographics.sex end as sex,
     coalesce(demographics.sex_conflict, false) as sex_conflict,
     history.onset_site_reported,
     history.onset_day as onset_day_reported,
@@ -71,7 +78,8 @@ select
     riluzole.riluzole,
     death.died,
     death.death_day,
-    coalesce(death.death_record_conflict, false) as death_record_conflict
+    coalesce(death.death_record_conflict, false) as death_record_conflict,
+    quarantined.data_quality_issue
 from ids
 left join demographics using (subject_id)
 left join arm using (subject_id)
@@ -79,3 +87,4 @@ left join history using (subject_id)
 left join death using (subject_id)
 left join riluzole using (subject_id)
 left join el_escorial using (subject_id)
+left join quarantined using (subject_id)

@@ -19,6 +19,8 @@ select
     death_day,
     death_day_unknown,
     death_record_conflict,
+    arm_conflict,
+    data_quality_issue,
     followup_end_day as last_followup_day,
     unplaced_assessments
 from {{ ref('int_patients') }}

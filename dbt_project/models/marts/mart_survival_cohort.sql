@@ -1,50 +1,71 @@
 -- The analysis cohort: one row per patient of either source with the paper's eligibility criteria (one flag
 -- each; NULL where a criterion does not apply to the source), the survival outcome and the covariates under the
 -- exact names the analysis reads.
+-- A criterion that cannot be evaluated fails, never passes: every flag that applies to a source is true or false
+-- (an unknown arm, onset, baseline, follow-up or covariate is false); flags that do not apply are NULL and are
+-- left out of `eligible` by source, not by coalescing them to true.
 with base as (
     select
         *,
-        case when source = 'PRO-ACT' then arm = 'placebo' end as crit_placebo_arm,
+        data_quality_issue is null as crit_data_quality,
+        case when source = 'PRO-ACT' then coalesce(arm = 'placebo' and not arm_conflict, false) end as crit_placebo_arm,
         coalesce(disease_duration_months < {{ var('max_disease_duration_months') }}, false)
             as crit_disease_duration_lt_24m,
         alsfrs_r_baseline is not null as crit_alsfrs_r_baseline,
         case when source = 'PMS' then coalesce(n_alsfrs_r_after_index, 0) >= 2 end
             as crit_two_alsfrs_r_after_first_injection,
         case when source = 'PMS' then coalesce(n_injections, 0) >= 2 end as crit_two_or_more_injections,
-        followup_end_day is not null and followup_end_day >= 0 and age is not null and sex is not null
-            and onset_site is not null and riluzole is not null as crit_analysis_data_complete
+        coalesce(followup_end_day >= 0, false) as crit_followup_known,
+        age is not null and sex is not null and onset_site is not null and riluzole is not null
+            as crit_covariates_complete
     from {{ ref('int_patients') }}
 ),
 flagged as (
     select
         *,
-        coalesce(crit_placebo_arm, true) and crit_disease_duration_lt_24m and crit_alsfrs_r_baseline
-            and coalesce(crit_two_alsfrs_r_after_first_injection, true) and coalesce(crit_two_or_more_injections, true)
-            and crit_analysis_data_complete as eligible,
-        -- The first failed criterion, in the order of the paper's cohort flow.
+        crit_followup_known and crit_covariates_complete as crit_analysis_data_complete,
+        crit_data_quality and crit_disease_duration_lt_24m and crit_alsfrs_r_baseline and crit_followup_known
+            and crit_covariates_complete
+            and case source
+                    when 'PRO-ACT' then crit_placebo_arm
+                    when 'PMS' then crit_two_alsfrs_r_after_first_injection and crit_two_or_more_injections
+                end as eligible,
+        -- The first failed criterion, in the paper's cohort-flow order (seed cohort_exclusion_steps lists them in
+        -- that order; a test holds every reason to it). Each unknown is its own step.
         case
-            when source = 'PRO-ACT' and not coalesce(crit_placebo_arm, false)
-                then case when arm is null then 'trial arm unknown' else 'active arm of its trial' end
+            when not crit_data_quality then 'patient record quarantined (data quality)'
+            when source = 'PRO-ACT' and arm is null then 'trial arm unknown'
+            when source = 'PRO-ACT' and arm_conflict then 'trial arm conflicting'
+            when source = 'PRO-ACT' and not crit_placebo_arm then 'active arm of its trial'
             when not crit_disease_duration_lt_24m
                 then case when onset_day is null then 'symptom onset unknown'
                           when source = 'PMS' then 'symptom duration of 2 years or more at first injection'
                           else 'more than 2 years from onset at trial start' end
             when source = 'PMS' and not crit_two_alsfrs_r_after_first_injection
                 then 'fewer than two ALSFRS-R assessments after the first injection'
-            when source = 'PMS' and not crit_two_or_more_injections then 'a single injection only'
+            when source = 'PMS' and not crit_two_or_more_injections
+                then case when coalesce(n_injections, 0) = 0 then 'no injection recorded' else 'a single injection only' end
             when not crit_alsfrs_r_baseline then 'no ALSFRS-R total at baseline'
-            when not crit_analysis_data_complete then 'incomplete follow-up or covariates'
+            when followup_end_day is null then 'follow-up unknown (no death day and no assessment)'
+            when not crit_followup_known then 'follow-up ends before time zero'
+            when age is null then 'age unknown'
+            when sex is null then 'sex unknown'
+            when onset_site is null then 'onset site unknown'
+            when riluzole is null then 'riluzole use unknown'
         end as exclusion_reason
     from base
 )
 select
     subject_id,
     source,
+    crit_data_quality,
     crit_placebo_arm,
     crit_disease_duration_lt_24m,
     crit_two_alsfrs_r_after_first_injection,
     crit_two_or_more_injections,
     crit_alsfrs_r_baseline,
+    crit_followup_known,
+    crit_covariates_complete,
     crit_analysis_data_complete,
     eligible,
     exclusion_reason,
@@ -75,5 +96,7 @@ select
     progression_speed,
     case when korean then 1 when not korean then 0 end as korean,
     onset_imputed,
-    death_record_conflict
+    death_record_conflict,
+    arm_conflict,
+    data_quality_issue
 from flagged
