@@ -85,11 +85,14 @@ select
     history.onset_location,
     history.el_escorial,
     history.onset_precision,
-    least(coalesce(imputed.onset_mid, imputed.diagnosis_mid - interval {{ var('onset_before_diagnosis_days') }} day),
-          indexed.index_date)::date as onset_date,
+    -- (least() skips NULLs: an unknown onset must stay unknown, not become the index date)
+    case when coalesce(imputed.onset_mid, imputed.diagnosis_mid) is not null then
+        least(coalesce(imputed.onset_mid, imputed.diagnosis_mid - interval {{ var('onset_before_diagnosis_days') }} day),
+              indexed.index_date)::date end as onset_date,
     imputed.onset_mid is null and imputed.diagnosis_mid is not null as onset_imputed,
     coalesce(history.onset_precision, 'day') <> 'day' as onset_date_partial,
-    least(imputed.diagnosis_mid, indexed.index_date)::date as diagnosis_date,
+    case when imputed.diagnosis_mid is not null then least(imputed.diagnosis_mid, indexed.index_date)::date end
+        as diagnosis_date,
     -- No riluzole record means not used - when the export has medication records at all; an export without the cm
     -- domain leaves riluzole use unknown (and the patient out of the cohort), never "not used".
     case when (select count(*) from {{ ref('stg_pms__cm') }}) > 0 then coalesce(medication.riluzole, false) end

@@ -1,0 +1,203 @@
+"""Eligibility cannot be fooled by missing data: for each criterion of mart_survival_cohort, an eligible patient
+of each source whose input for it is made unknown is excluded, at its own cohort-flow step, with the flag false
+(never NULL, never passed). A real PRO-ACT download has 1,681 subjects outside TREATMENT: an unknown arm once
+passed as placebo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from als_eca.ingest import load_all
+
+pytestmark = pytest.mark.xdist_group("dbt")
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+SEED_STEPS = PROJECT / "seeds" / "cohort_exclusion_steps.csv"
+
+
+def _dbt(args: list[str], warehouse: Path, target: Path, monkeypatch) -> None:
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.setenv("ALS_ECA_WAREHOUSE", str(warehouse))
+    result = dbtRunner().invoke([*args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
+                                 "--target-path", str(target), "--quiet"])
+    statuses = {r["status"] for r in json.loads((target / "run_results.json").read_text())["results"]}
+    assert result.success and statuses <= {"success"}, statuses
+
+
+def _build_cohort(raw: Path, folder: Path, monkeypatch) -> Path:
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copy(raw, warehouse)
+    _dbt(["seed"], warehouse, folder / "target", monkeypatch)
+    _dbt(["run", "--select", "+mart_survival_cohort"], warehouse, folder / "target", monkeypatch)
+    return warehouse
+
+
+def _cohort(warehouse: Path) -> dict[str, dict]:
+    with duckdb.connect(str(warehouse)) as con:  # (dbt, in this process, still holds a read-write connection)
+        df = con.execute("SELECT * FROM marts.mart_survival_cohort").df()
+    return {row["subject_id"]: row for row in df.to_dict("records")}
+
+
+# (source, what is made unknown, expected exclusion reason, the criterion flag that must be false)
+PRO_ACT_CASES = [
+    ("no TREATMENT row", "trial arm unknown", "crit_placebo_arm"),
+    ("TREATMENT rows name both arms", "trial arm conflicting", "crit_placebo_arm"),
+    ("no onset and no diagnosis delta", "symptom onset unknown", "crit_disease_duration_lt_24m"),
+    ("no ALSFRS-R total at the first assessment", "no ALSFRS-R total at baseline", "crit_alsfrs_r_baseline"),
+    ("a death day before day 0", "follow-up ends before time zero", "crit_followup_known"),
+    ("no age and no date of birth", "age unknown", "crit_covariates_complete"),
+    ("no sex", "sex unknown", "crit_covariates_complete"),
+    ("no onset site", "onset site unknown", "crit_covariates_complete"),
+    ("no RILUZOLE row", "riluzole use unknown", "crit_covariates_complete"),
+    ("DEMOGRAPHICS record quarantined", "patient record quarantined (data quality)", "crit_data_quality"),
+]
+PMS_CASES = [
+    ("no onset and no diagnosis history", "symptom onset unknown", "crit_disease_duration_lt_24m"),
+    ("no ALSFRS-R after the first injection", "fewer than two ALSFRS-R assessments after the first injection",
+     "crit_two_alsfrs_r_after_first_injection"),
+    ("no injection in ex", "no injection recorded", "crit_two_or_more_injections"),
+    ("no ALSFRS-R up to 14 days after the first injection", "no ALSFRS-R total at baseline",
+     "crit_alsfrs_r_baseline"),
+    ("a death date before the first injection", "follow-up ends before time zero", "crit_followup_known"),
+    ("no age", "age unknown", "crit_covariates_complete"),
+    ("no sex", "sex unknown", "crit_covariates_complete"),
+    ("no onset site", "onset site unknown", "crit_covariates_complete"),
+    ("dm record quarantined", "patient record quarantined (data quality)", "crit_data_quality"),
+]
+
+
+def _break_proact(con, case: str, s: str) -> None:
+    sid = int(s)
+    sql = {
+        "no TREATMENT row": ["DELETE FROM raw.proact_treatment WHERE subject_id = $s"],
+        "TREATMENT rows name both arms": [
+            "INSERT INTO raw.proact_treatment SELECT * REPLACE ('Active' AS Study_Arm) FROM raw.proact_treatment "
+            "WHERE subject_id = $s"],
+        "no onset and no diagnosis delta": [
+            "UPDATE raw.proact_alshistory SET Onset_Delta = NULL, Diagnosis_Delta = NULL WHERE subject_id = $s"],
+        "no ALSFRS-R total at the first assessment": [
+            "UPDATE raw.proact_alsfrs SET ALSFRS_R_Total = NULL WHERE subject_id = $s"],
+        "a death day before day 0": [
+            "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
+            "INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
+            "VALUES ($s, 'Yes', -5, 'PROACT_DEATHDATA.csv')"],
+        "no age and no date of birth": [
+            "UPDATE raw.proact_demographics SET Age = NULL, Date_of_Birth = NULL WHERE subject_id = $s"],
+        "no sex": ["UPDATE raw.proact_demographics SET Sex = NULL WHERE subject_id = $s"],
+        "no onset site": [
+            "UPDATE raw.proact_alshistory SET Site_of_Onset = NULL, Site_of_Onset___Bulbar = NULL, "
+            "Site_of_Onset___Limb = NULL, Site_of_Onset___Limb_and_Bulbar = NULL, Site_of_Onset___Other = NULL, "
+            "Site_of_Onset___Spine = NULL WHERE subject_id = $s"],
+        "no RILUZOLE row": ["DELETE FROM raw.proact_riluzole WHERE subject_id = $s"],
+        "DEMOGRAPHICS record quarantined": [
+            "DELETE FROM raw.proact_demographics WHERE subject_id = $s",
+            "INSERT INTO raw.quarantine VALUES ('proact_demographics', 'PROACT_DEMOGRAPHICS.csv', 9, 'Age', '150', "
+            "'age outside 0-120', $s::VARCHAR)"],
+    }[case]
+    for statement in sql:
+        con.execute(statement, {"s": sid})
+
+
+def _break_pms(con, case: str, p: str) -> None:
+    first = "(SELECT min(EXSTDTC::DATE) FROM raw.pms_ex WHERE USUBJID = $p)"
+    sql = {
+        "no onset and no diagnosis history": [
+            "DELETE FROM raw.pms_mh WHERE USUBJID = $p AND MHCAT IN ('ALS SYMPTOM ONSET', 'ALS DIAGNOSIS')"],
+        "no ALSFRS-R after the first injection": [f"DELETE FROM raw.pms_qs WHERE USUBJID = $p AND QSDTC::DATE > {first}"],
+        "no injection in ex": ["DELETE FROM raw.pms_ex WHERE USUBJID = $p"],
+        "no ALSFRS-R up to 14 days after the first injection": [
+            f"DELETE FROM raw.pms_qs WHERE USUBJID = $p AND QSDTC::DATE <= {first} + 14"],
+        "a death date before the first injection": [
+            f"UPDATE raw.pms_dm SET DTHDTC = strftime({first} - 30, '%Y-%m-%d'), DTHFL = 'Y' WHERE USUBJID = $p",
+            f"UPDATE raw.pms_ds SET DSSTDTC = strftime({first} - 30, '%Y-%m-%d') "
+            "WHERE USUBJID = $p AND DSDECOD = 'DEATH'"],
+        "no age": ["UPDATE raw.pms_dm SET AGE = NULL WHERE USUBJID = $p"],
+        "no sex": ["UPDATE raw.pms_dm SET SEX = NULL WHERE USUBJID = $p"],
+        "no onset site": ["UPDATE raw.pms_mh SET MHLOC = NULL WHERE USUBJID = $p"],
+        "dm record quarantined": [
+            "DELETE FROM raw.pms_dm WHERE USUBJID = $p",
+            "INSERT INTO raw.quarantine VALUES ('pms_dm', 'dm.csv', 4, 'AGE', '130', 'age outside 0-120', $p)"],
+    }[case]
+    for statement in sql:
+        con.execute(statement, {"p": p})
+
+
+@pytest.fixture(scope="module")
+def cohorts(medium_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("criteria")
+    raw = folder / "loaded.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        with duckdb.connect(str(raw)) as con:
+            load_all(con, medium_data / "proact", medium_data / "pms")
+        (folder / "before").mkdir()
+        before = _cohort(_build_cohort(raw, folder / "before", mp))
+        eligible = {src: sorted(k for k, r in before.items() if r["eligible"] and r["source"] == src)
+                    for src in ("PRO-ACT", "PMS")}
+        assert len(eligible["PRO-ACT"]) >= len(PRO_ACT_CASES) and len(eligible["PMS"]) >= len(PMS_CASES)
+        chosen = {"PRO-ACT": dict(zip([c[0] for c in PRO_ACT_CASES], eligible["PRO-ACT"], strict=False)),
+                  "PMS": dict(zip([c[0] for c in PMS_CASES], eligible["PMS"], strict=False))}
+        broken = folder / "broken.duckdb"
+        shutil.copy(raw, broken)
+        with duckdb.connect(str(broken)) as con:
+            for case, subject in chosen["PRO-ACT"].items():
+                _break_proact(con, case, subject)
+            for case, patient in chosen["PMS"].items():
+                _break_pms(con, case, patient)
+        (folder / "after").mkdir()
+        after = _cohort(_build_cohort(broken, folder / "after", mp))
+        # An export without medication records leaves every patient's riluzole use unknown, never "not used".
+        no_cm = folder / "no_cm.duckdb"
+        shutil.copy(raw, no_cm)
+        with duckdb.connect(str(no_cm)) as con:
+            con.execute("DELETE FROM raw.pms_cm")
+        (folder / "no_cm").mkdir()
+        without_cm = _cohort(_build_cohort(no_cm, folder / "no_cm", mp))
+    return before, after, chosen, without_cm
+
+
+@pytest.mark.parametrize(("source", "case", "reason", "flag"),
+                         [("PRO-ACT", *c) for c in PRO_ACT_CASES] + [("PMS", *c) for c in PMS_CASES],
+                         ids=[f"PRO-ACT: {c[0]}" for c in PRO_ACT_CASES] + [f"PMS: {c[0]}" for c in PMS_CASES])
+def test_an_unknown_input_fails_its_criterion_at_its_own_step(cohorts, source, case, reason, flag):
+    before, after, chosen, _ = cohorts
+    subject = chosen[source][case]
+    assert before[subject]["eligible"]
+    row = after[subject]
+    assert not row["eligible"], (case, row)
+    assert row["exclusion_reason"] == reason, (case, row["exclusion_reason"])
+    assert row[flag] is False or row[flag] == False, (flag, row[flag])  # noqa: E712 (numpy bool)
+
+
+def test_every_other_patient_keeps_its_eligibility(cohorts):
+    before, after, chosen, _ = cohorts
+    touched = {s for cases in chosen.values() for s in cases.values()}
+    changed = {k for k in before if k not in touched and before[k]["eligible"] != after[k]["eligible"]}
+    assert not changed
+
+
+def test_an_export_without_medication_records_leaves_riluzole_unknown(cohorts):
+    before, _, _, without_cm = cohorts
+    pms = [r for r in without_cm.values() if r["source"] == "PMS"]
+    assert all(r["riluzole"] is None or r["riluzole"] != r["riluzole"] for r in pms)  # NULL (NaN in pandas)
+    assert not any(r["eligible"] for r in pms)
+    reasons = {r["exclusion_reason"] for r in pms if before[r["subject_id"]]["eligible"]}
+    assert reasons == {"riluzole use unknown"}
+
+
+def test_every_exclusion_reason_is_a_step_of_the_seed_in_order():
+    import pandas as pd
+
+    steps = pd.read_csv(SEED_STEPS)
+    assert steps["step_order"].tolist() == list(range(1, len(steps) + 1))
+    sql = (PROJECT / "models" / "marts" / "mart_survival_cohort.sql").read_text()
+    written = [r for r in steps["exclusion_reason"] if f"'{r}'" in sql]
+    assert written == steps["exclusion_reason"].tolist(), "the SQL names every step of the seed"
+    positions = [sql.index(f"'{r}'") for r in steps["exclusion_reason"]]
+    assert positions == sorted(positions), "the SQL applies the steps in the seed's order"
