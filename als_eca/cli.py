@@ -38,12 +38,20 @@ def calibration(
     data: Annotated[Path, typer.Argument(help="Folder written by `als-eca generate` at scale 1.")],
     scale: Annotated[float, typer.Option(help="The scale the data was generated at.")] = 1.0,
 ) -> None:
-    """Compare generated data with the paper's published figures (a table: figure | paper | generated)."""
-    from synthetic.measure import measure, table
+    """Compare generated data with the paper's published figures (a table: figure | paper | generated), then
+    how subjects spread over the PRO-ACT files beside the real download's structure."""
+    from synthetic.measure import cross_file_figures, files_table, measure, subjects_across_files, table
 
     figures = measure(data, scale=scale)
     typer.echo(table(figures))
-    misses = [f.name for f in figures if not f.ok]
+    files = subjects_across_files(data, scale=scale)
+    cross = cross_file_figures(data, scale=scale)
+    typer.echo("\nPRO-ACT subjects across files (real: the ~2023 download, ../shared/specs/proact.md)")
+    typer.echo(files_table(files))
+    typer.echo("")
+    typer.echo(table(cross, reference="real download"))
+    figures = figures + files + cross
+    misses = [f.name.strip() for f in figures if not f.ok]
     if misses:
         typer.echo(f"outside tolerance: {', '.join(misses)}", err=True)
         raise typer.Exit(code=1)
@@ -66,6 +74,31 @@ def analyze(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"results: {results_path}")
+
+
+@app.command()
+def inspect(
+    directory: Annotated[Path, typer.Argument(help="A PRO-ACT download, a folder of pms_export_* deliveries, one "
+                                                   "delivery, or a folder holding proact/ and pms/.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    cohort: Annotated[bool, typer.Option(help="Also compute the cohort flow (runs the dbt models on a temporary "
+                                              "copy; a few seconds).")] = True,
+) -> None:
+    """Describe a new download or export before loading it: per form the file matched, rows, subjects, unknown or
+    missing columns, rows that would be quarantined and why; subjects across files; the cohort flow. Reads the
+    files through the run's own loader; writes no warehouse."""
+    from als_eca.ingest.discover import DiscoveryError
+    from als_eca.inspection import inspect as inspect_folder
+    from als_eca.inspection import render
+
+    try:
+        report = inspect_folder(directory, cohort=cohort)
+    except (FileNotFoundError, DiscoveryError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(report.to_json() if as_json else render(report))
+    if any(f.status == "error" for f in report.forms):
+        raise typer.Exit(code=1)
 
 
 @app.command()
