@@ -94,7 +94,7 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         "unique_combination_int_pms__injections_subject_id__injection_day",  # ... already in intermediate
         "value_between_stg_proact__alsfrs_q1_speech__4__0",  # the item of 5
         "unique_stg_pms__dm_subject_id",  # the duplicated patient
-        "accepted_values_stg_pms__ae_severity__mild__moderate__severe",  # the unknown coding
+        "accepted_values_stg_pms__ae_severity__mild__moderate__severe",  # the unknown coding (a warning)
         "dim_patient_death_on_or_after_index",  # death before index
         "unique_dim_patient_subject_id",  # the duplicated patient reaches the dimension
     }

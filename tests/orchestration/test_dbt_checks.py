@@ -68,7 +68,7 @@ def test_a_failing_dbt_test_is_reported_with_its_failing_rows_and_fails_the_step
         monkeypatch.setenv(variable, str(value))
     with duckdb.connect(str(warehouse)) as con:
         load_all(con, small_data / "proact", small_data / "pms")
-        con.execute("UPDATE raw.pms_ae SET AESEV = 'GRAVE' WHERE rowid = 0")  # an unknown severity coding
+        con.execute("UPDATE raw.pms_ae SET AEREL = 'Maybe' WHERE rowid = 0")  # an unknown causality: ADR unknown
     job = build_definitions().resolve_implicit_global_asset_job_def()
     dbt_keys = {k for k in job.asset_layer.asset_graph.get_all_asset_keys()
                 if k.path[0] in ("staging", "intermediate", "marts", "reference")}
@@ -77,9 +77,9 @@ def test_a_failing_dbt_test_is_reported_with_its_failing_rows_and_fails_the_step
 
     assert not result.success
     failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
-    check = failed["accepted_values_stg_pms__ae_severity__mild__moderate__severe"]
+    check = next(c for name, c in failed.items() if name.startswith("accepted_values_stg_pms__ae_causality"))
     assert check.severity == dg.AssetCheckSeverity.ERROR
-    assert "grave" in check.metadata["failing_rows_sample"].value  # (staging lower-cases codings)
+    assert "MAYBE" in check.metadata["failing_rows_sample"].value  # (staging upper-cases codings)
     # What does not depend on the defect was still built.
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["staging", "stg_proact__demographics"]) in built
