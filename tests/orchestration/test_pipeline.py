@@ -87,7 +87,10 @@ def test_marts_are_built_and_the_cohort_flow_matches_the_generator_measurement(p
         # files selects.
         paper_criteria = dict(con.execute(
             """SELECT source, count(*) FROM marts.mart_survival_cohort
-               WHERE eligible OR exclusion_reason = 'incomplete follow-up or covariates' GROUP BY source""").fetchall())
+               WHERE eligible OR exclusion_reason IN (
+                   SELECT exclusion_reason FROM reference.cohort_exclusion_steps
+                   WHERE criterion IN ('crit_followup_known', 'crit_covariates_complete'))
+               GROUP BY source""").fetchall())
         flow = con.execute(
             "SELECT source, coalesce(exclusion_reason, 'eligible'), count(*) FROM marts.mart_survival_cohort "
             "GROUP BY ALL").fetchall()
