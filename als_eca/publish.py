@@ -25,9 +25,28 @@ class Snapshot:
     tables: dict[str, int]  # table -> rows
 
 
+_STALE = (".snapshot-*.duckdb", ".snapshot-*.duckdb.wal", ".parquet-*")
+
+
+def remove_stale_temporaries(snapshot_dir: Path) -> list[Path]:
+    """Temporary files of a publish that was killed before its swap (`.snapshot-<token>.duckdb(.wal)`,
+    `.parquet-<token>/`, `.parquet-old-<token>/`). Publishes run one at a time (the duckdb_writer pool), so any
+    such file at the start of a publish is stale."""
+    removed = []
+    for pattern in _STALE:
+        for path in snapshot_dir.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_dir: Path, schema: str = "marts") -> Snapshot:
     """Copy every table of `schema` from the open warehouse connection into a new snapshot, then swap it in."""
     snapshot_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(snapshot_dir)
     token = uuid.uuid4().hex[:12]
     tmp_db = snapshot_dir / f".snapshot-{token}.duckdb"
     tmp_parquet = snapshot_dir / f".parquet-{token}"

@@ -58,3 +58,17 @@ def test_the_duckdb_shell_of_make_sql_opens_the_snapshot(tmp_path):
         capture_output=True, text=True, check=True,
     ).stdout
     assert out.split() == ["n", "100"]
+
+
+def test_temporaries_of_a_killed_publish_are_removed_by_the_next(tmp_path):
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    stale = [snapshot / ".snapshot-dead1234abcd.duckdb", snapshot / ".snapshot-dead1234abcd.duckdb.wal"]
+    for path in stale:
+        path.write_bytes(b"half written")
+    (snapshot / ".parquet-dead1234abcd").mkdir()
+    (snapshot / ".parquet-dead1234abcd" / "dim_patient.parquet").write_bytes(b"x")
+    (snapshot / ".parquet-old-dead1234abcd").mkdir()
+    with _warehouse(tmp_path / "w.duckdb", 1) as con:
+        publish_snapshot(con, snapshot)
+    assert sorted(p.name for p in snapshot.iterdir()) == ["parquet", "snapshot.duckdb"]
