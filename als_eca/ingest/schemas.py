@@ -179,6 +179,25 @@ PROACT_TABLES: tuple[TableSchema, ...] = (
 # --- PMS export (CDISC SDTM-like); dates stay text here and are parsed in dbt staging (partial/legacy forms).
 _PMS_KEY = (Column("STUDYID"), Column("USUBJID", required=True, not_null=True))
 
+# A non-empty date that does not parse never silently becomes NULL: the row is quarantined with the reason. (Regex
+# counts are spelled out: `{v}` is the only format field a rule may hold.) dm dates are not checked here - a
+# quarantined dm row would take the whole patient with it; dbt's blocking tests name those patients instead.
+_D8 = "[0-9]" * 8
+_ISO = (f"(CASE WHEN regexp_full_match(trim({{v}}), '{_D8}') THEN substr(trim({{v}}), 1, 4) || '-' || "
+        "substr(trim({v}), 5, 2) || '-' || substr(trim({v}), 7, 2) ELSE trim({v}) END)")
+_DAY = "(regexp_full_match({iso}, '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]') AND try_cast({iso} AS DATE) IS NOT NULL)"
+_MONTH = "(regexp_full_match({iso}, '[0-9][0-9][0-9][0-9]-[0-9][0-9]') AND try_cast({iso} || '-01' AS DATE) IS NOT NULL)"
+_YEAR = "regexp_full_match({iso}, '[0-9][0-9][0-9][0-9]')"
+
+
+def _date(name: str, partial: bool = False, required: bool = False) -> Column:
+    iso = _ISO
+    forms = [_DAY.format(iso=iso)] + ([_MONTH.format(iso=iso), _YEAR.format(iso=iso)] if partial else [])
+    rule = "{v} IS NULL OR trim({v}) = '' OR " + " OR ".join(forms)
+    text = ("not a date (YYYY-MM-DD, YYYY-MM, YYYY or YYYYMMDD)" if partial
+            else "not a complete date (YYYY-MM-DD or YYYYMMDD)")
+    return Column(name, required=required, rule=rule, rule_text=text)
+
 
 def _seq(name: str) -> Column:
     return Column(name, INTEGER, required=True)
@@ -199,22 +218,22 @@ PMS_TABLES: tuple[TableSchema, ...] = (
          "Demographics, one row per patient.", identifiers=("SUBJID", "PATINIT", "MRN", "BRTHDTC"),
          required_file=True),
     _pms("mh", (_seq("MHSEQ"), Column("MHCAT", required=True), Column("MHTERM"), Column("MHLOC"), Column("MHEVAL"),
-                Column("MHSTDTC", required=True)), "ALS history: onset, diagnosis, El Escorial."),
+                _date("MHSTDTC", partial=True, required=True)), "ALS history: onset, diagnosis, El Escorial."),
     _pms("ex", (_seq("EXSEQ"), Column("EXTRT"), Column("EXDOSE", DOUBLE), Column("EXDOSU"), Column("EXROUTE"),
-                Column("EXCAT", required=True), Column("EXSTDTC", required=True)), "Exposure: one row per injection.",
+                Column("EXCAT", required=True), _date("EXSTDTC", required=True)), "Exposure: one row per injection.",
          required_file=True),
     _pms("qs", (_seq("QSSEQ"), Column("QSCAT"), Column("QSTESTCD", required=True), Column("QSTEST"),
                 Column("QSSCAT"), Column("QSORRES"),
                 Column("QSSTRESN", DOUBLE, required=True, rule="{v} BETWEEN 0 AND 48", rule_text="score outside 0-48"),
-                Column("VISIT"), Column("QSDTC", required=True)), "ALSFRS-R, one row per item per assessment.",
+                Column("VISIT"), _date("QSDTC", required=True)), "ALSFRS-R, one row per item per assessment.",
          required_file=True),
-    _pms("cm", (_seq("CMSEQ"), Column("CMTRT"), Column("CMDECOD"), Column("CMSTDTC"), Column("CMENDTC")),
+    _pms("cm", (_seq("CMSEQ"), Column("CMTRT"), Column("CMDECOD"), _date("CMSTDTC", partial=True), _date("CMENDTC", partial=True)),
          "Concomitant medication."),
     _pms("ae", (_seq("AESEQ"), Column("AETERM"), Column("AEDECOD", required=True), Column("AEBODSYS", required=True),
                 Column("AESEV"), Column("AESER"), Column("AESHOSP"), Column("AESDTH"), Column("AEREL"),
-                Column("AEOUT"), Column("AESTDTC"), Column("AEENDTC")), "Adverse events, MedDRA-coded."),
-    _pms("pr", (_seq("PRSEQ"), Column("PRTRT", required=True), Column("PRSTDTC")), "Disease-milestone procedures."),
-    _pms("ds", (_seq("DSSEQ"), Column("DSDECOD", required=True), Column("DSSTDTC")), "Disposition and last contact."),
+                Column("AEOUT"), _date("AESTDTC", partial=True), _date("AEENDTC", partial=True)), "Adverse events, MedDRA-coded."),
+    _pms("pr", (_seq("PRSEQ"), Column("PRTRT", required=True), _date("PRSTDTC", partial=True)), "Disease-milestone procedures."),
+    _pms("ds", (_seq("DSSEQ"), Column("DSDECOD", required=True), _date("DSSTDTC")), "Disposition and last contact."),
 )
 
 ALL_TABLES: tuple[TableSchema, ...] = (*PROACT_TABLES, *PMS_TABLES)

@@ -83,6 +83,9 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         con.execute("UPDATE raw.pms_ae SET AESEV = 'GRAVE' WHERE rowid = 0")
         con.execute("""UPDATE raw.pms_dm SET DTHDTC = '2000-01-01'
                        WHERE USUBJID = (SELECT max(USUBJID) FROM raw.pms_dm)""")
+        # An impossible death date of a patient flagged dead: must not become a censoring silently.
+        con.execute("""UPDATE raw.pms_dm SET DTHDTC = '2020-11-31', DTHFL = 'Y'
+                       WHERE USUBJID = (SELECT min(USUBJID) FROM raw.pms_dm)""")
     # `run` then `test` (not `build`, which skips everything downstream of the first failing test): every test
     # is evaluated on the defective data.
     _dbt("seed", warehouse, tmp_path / "target", monkeypatch)
@@ -97,6 +100,7 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         "accepted_values_stg_pms__ae_severity__mild__moderate__severe",  # the unknown coding (a warning)
         "dim_patient_death_on_or_after_index",  # death before index
         "unique_dim_patient_subject_id",  # the duplicated patient reaches the dimension
+        "stg_pms__dm_death_date_parses",  # 2020-11-31
     }
     assert expected <= failed, (expected - failed, failed)
 

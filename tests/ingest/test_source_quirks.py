@@ -219,3 +219,32 @@ def test_a_required_domain_missing_is_an_error_naming_the_real_path(small_data, 
         load_source(con, source)
     assert err.value.file == str(export / f"{domain}.csv")
     assert "<" not in str(err.value)
+
+
+# ---------------------------------------------------------------- no value silently becomes NULL
+
+
+def test_a_pms_date_that_does_not_parse_is_quarantined_with_its_reason(tmp_path, con):
+    from als_eca.ingest.schemas import by_table
+
+    ae, qs = by_table("pms_ae"), by_table("pms_qs")
+    header = ",".join(ae.column_names)
+    rows = ["NR-PMS,NR-PMS-101-0001,1,요통,Back pain,Musculoskeletal and connective tissue disorders,MILD,N,N,N,"
+            "POSSIBLE,RECOVERED/RESOLVED,2020-11-31,",  # impossible day
+            "NR-PMS,NR-PMS-101-0001,2,두통,Headache,Nervous system disorders,MILD,N,N,N,POSSIBLE,,2020-11,",  # partial: ok
+            "NR-PMS,NR-PMS-101-0001,3,발열,Pyrexia,General disorders and administration site conditions,MILD,N,N,N,"
+            "POSSIBLE,,11/30/2020,"]  # not a date form
+    path = tmp_path / "ae.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load_file(con, ae, path, key=KEY.encode())
+    q = con.execute("SELECT line, column_name, value, reason FROM raw.quarantine ORDER BY line").fetchall()
+    assert q == [(2, "AESTDTC", "2020-11-31", "not a date (YYYY-MM-DD, YYYY-MM, YYYY or YYYYMMDD)"),
+                 (4, "AESTDTC", "11/30/2020", "not a date (YYYY-MM-DD, YYYY-MM, YYYY or YYYYMMDD)")]
+    # an assessment date must be complete: a partial one cannot be placed on the follow-up axis
+    header = ",".join(qs.column_names)
+    path = tmp_path / "qs.csv"
+    path.write_text(header + "\nNR-PMS,NR-PMS-101-0001,1,ALSFRS-R,ALSFRSTO,Total score,,40,40,MONTH 1,2020-11\n",
+                    encoding="utf-8")
+    load_file(con, qs, path, key=KEY.encode())
+    assert con.execute("SELECT reason FROM raw.quarantine WHERE source_table = 'pms_qs'").fetchall() == [
+        ("not a complete date (YYYY-MM-DD or YYYYMMDD)",)]

@@ -16,8 +16,27 @@ pytestmark = pytest.mark.xdist_group("pipeline")
 
 
 @pytest.fixture(scope="module")
-def pipeline_data(medium_data):
-    return medium_data
+def pipeline_data(medium_data, tmp_path_factory):
+    """The generated data in the shape of a real download: 11 of the 16 PRO-ACT forms (as in the one we measured),
+    exact duplicate lines in DEMOGRAPHICS and ALSFRS, and a newest PMS export without pr.csv (none in its manifest:
+    no procedure was recorded). The generator already puts subjects outside TREATMENT into the other files."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("real_layout")
+    shutil.copytree(medium_data / "proact", root / "proact")
+    shutil.copytree(medium_data / "pms", root / "pms")
+    for form in ("ADVERSEEVENTS", "CONMEDS", "LABS", "MUSCLESTRENGTH", "VITALSIGNS"):
+        (root / "proact" / f"PROACT_{form}.csv").unlink()
+    for form in ("DEMOGRAPHICS", "ALSFRS"):
+        path = root / "proact" / f"PROACT_{form}.csv"
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join([*lines[:10], lines[7], *lines[10:], lines[3]]))
+    export = sorted((root / "pms").iterdir())[-1]
+    (export / "pr.csv").unlink()
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["files"].pop("pr.csv")
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +62,14 @@ def test_the_whole_graph_succeeds_with_every_check_green(pipeline_run):
 def test_every_file_is_reconciled(pipeline_run):
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
         rows = con.execute("SELECT source_table, rows_read, rows_loaded, rows_quarantined FROM raw.load_audit").fetchall()
+        duplicates = dict(con.execute("SELECT source_table, count(*) FROM raw.quarantine "
+                                      "WHERE reason LIKE 'exact duplicate of line %' GROUP BY 1").fetchall())
+        absent = {t for (t,) in con.execute("SELECT source_table FROM raw.load_audit WHERE file IS NULL").fetchall()}
     assert len(rows) == len(ALL_TABLES)
     assert all(read == loaded + quarantined for _, read, loaded, quarantined in rows)
+    assert duplicates.get("proact_demographics", 0) >= 2 and duplicates.get("proact_alsfrs", 0) >= 2
+    assert absent == {"proact_adverseevents", "proact_conmeds", "proact_labs", "proact_musclestrength",
+                      "proact_vitalsigns", "pms_pr"}
 
 
 def test_no_table_or_view_holds_a_direct_identifier(pipeline_run):
