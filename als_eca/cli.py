@@ -16,6 +16,23 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False) -> None:
+    _DEBUG["on"] = debug
+
+
+def _user_error(message: object, code: int = 2) -> typer.Exit:
+    """One line on stderr and the exit code; with --debug the caller re-raises for the traceback."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=code)
+
+
+def _require_folder(path: Path, what: str) -> None:
+    if not path.is_dir():
+        raise _user_error(f"{what} {path} {'is not a folder' if path.exists() else 'does not exist'}")
 
 
 @app.command()
@@ -26,6 +43,10 @@ def generate(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Write a calibrated synthetic PRO-ACT download and PMS exports in the real file formats."""
+    if out.exists() and not out.is_dir():
+        raise _user_error(f"--out {out} is a file, not a folder")
+    if scale <= 0:
+        raise _user_error(f"--scale {scale}: must be positive")
     import synthetic
 
     summary = synthetic.generate(out, seed=seed, scale=scale, progress=progress)
@@ -40,6 +61,7 @@ def calibration(
 ) -> None:
     """Compare generated data with the paper's published figures (a table: figure | paper | generated), then
     how subjects spread over the PRO-ACT files beside the real download's structure."""
+    _require_folder(data, "data folder")
     from synthetic.measure import cross_file_figures, files_table, measure, subjects_across_files, table
 
     figures = measure(data, scale=scale)
@@ -68,11 +90,16 @@ def analyze(
     """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json and figures."""
     from als_eca.analyze import analyze_cohort_file
 
+    if not cohort.is_file():
+        raise _user_error(f"cohort file {cohort} {'is not a file' if cohort.exists() else 'does not exist'}")
+    if out.exists() and not out.is_dir():
+        raise _user_error(f"--out {out} is a file, not a folder")
     try:
         results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio)
     except (ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        if _DEBUG["on"]:
+            raise
+        raise _user_error(exc) from None
     typer.echo(f"results: {results_path}")
 
 
@@ -94,8 +121,9 @@ def inspect(
     try:
         report = inspect_folder(directory, cohort=cohort)
     except (FileNotFoundError, DiscoveryError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+        if _DEBUG["on"]:
+            raise
+        raise _user_error(exc) from None
     typer.echo(report.to_json() if as_json else render(report))
     if any(f.status == "error" for f in report.forms):
         raise typer.Exit(code=1)
@@ -116,8 +144,9 @@ def run(
     try:
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force)
     except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        if _DEBUG["on"]:
+            raise
+        raise _user_error(exc) from None
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:

@@ -58,6 +58,18 @@ def up_to_date(settings) -> str | None:
     return last["run_id"] if last.get("fingerprint") == inputs_fingerprint(settings) else None
 
 
+def root_cause(error) -> str:
+    """The message of the innermost chained error (the path, the lock holder, the file and line), not Dagster's
+    wrapper "Error occurred while executing op ..."."""
+    if error is None:
+        return "failed without an error message"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = (error.message or "").strip()
+    # SerializableErrorInfo messages start with the exception class ("duckdb.IOException: ..."); keep it short
+    return message.splitlines()[0] if message else error.cls_name or "failed"
+
+
 def run_pipeline(
     proact: Path | None = None,
     pms: Path | None = None,
@@ -73,10 +85,11 @@ def run_pipeline(
 
     import dagster as dg
 
-    from als_eca.settings import get_settings
+    from als_eca.settings import get_settings, preflight
     from orchestration.definitions import build_definitions
 
     settings = get_settings()
+    preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
     if not force and (previous := up_to_date(settings)):
         report = settings.warehouse.resolve().parent / "report" / "study_report.html"
         return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
@@ -101,10 +114,8 @@ def run_pipeline(
     failure = None
     if not result.success:
         failures = [ev for ev in result.all_events if ev.is_step_failure]
-        failure = "; ".join(
-            f"{ev.step_key}: {ev.step_failure_data.error.message.strip() if ev.step_failure_data.error else ''}"
-            for ev in failures
-        ) or "run failed"
+        failure = "; ".join(f"{ev.step_key}: {root_cause(ev.step_failure_data.error)}" for ev in failures) \
+            or "run failed"
     checks = len(result.get_asset_check_evaluations())
     if result.success:
         import json

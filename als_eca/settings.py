@@ -47,3 +47,27 @@ def get_settings() -> Settings:
         # By default next to the warehouse, so a second warehouse never overwrites another one's snapshot.
         snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", str(warehouse.parent / "snapshot")),
     )
+
+
+def _readable_dir(path: Path, what: str, variable: str) -> None:
+    if not path.exists():
+        raise SettingsError(f"{what} {path} does not exist (--{variable.split('_')[-2].lower()} or {variable})")
+    if not path.is_dir():
+        raise SettingsError(f"{what} {path} is not a folder ({variable})")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise SettingsError(f"{what} {path} is not readable ({variable})")
+
+
+def preflight(settings: Settings) -> None:
+    """Check every path a run needs before anything is written: one line naming the path, never a traceback."""
+    _readable_dir(settings.proact_dir, "PRO-ACT folder", "ALS_ECA_PROACT_DIR")
+    _readable_dir(settings.pms_dir, "PMS folder", "ALS_ECA_PMS_DIR")
+    warehouse = settings.warehouse
+    if warehouse.is_dir():
+        raise SettingsError(f"warehouse {warehouse} is a folder, not a DuckDB file (--warehouse or ALS_ECA_WAREHOUSE)")
+    parent = next((p for p in (warehouse.parent, *warehouse.parent.parents) if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise SettingsError(f"warehouse {warehouse}: its folder cannot be created or written "
+                            "(--warehouse or ALS_ECA_WAREHOUSE)")
+    if warehouse.exists() and not os.access(warehouse, os.R_OK | os.W_OK):
+        raise SettingsError(f"warehouse {warehouse} is not readable and writable (--warehouse or ALS_ECA_WAREHOUSE)")

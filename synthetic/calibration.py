@@ -1,19 +1,37 @@
 """Calibration targets (from ../shared/specs) and the adverse-event vocabulary the generator draws from.
 
 Every figure here is a published or measured value; the generator simulates a disease course whose summaries
-land near them (tests/synthetic/test_calibration.py compares them).
+land near them (synthetic/measure.py measures them; tests/synthetic/test_generator.py compares them).
 """
 
 from __future__ import annotations
 
 # --- cohort sizes at scale 1 -------------------------------------------------------------------------------
+# The ~2023 copy of the download, on which proact.md measured the cross-file structure below. (The release the
+# paper used had 9,640 TREATMENT subjects, 2,912 placebo and 1,224 eligible controls.)
 PROACT_DEMOGRAPHICS_SUBJECTS = 11_675
-PROACT_TREATMENT_SUBJECTS = 9_640
-PROACT_PLACEBO_SUBJECTS = 2_912
-PROACT_ELIGIBLE_CONTROLS = 1_224
+PROACT_TREATMENT_SUBJECTS = 9_994
+PROACT_PLACEBO_SUBJECTS = 2_960
+PROACT_ELIGIBLE_CONTROLS = 1_215
 PMS_PATIENTS = 257
 PMS_ELIGIBLE = 170
 N_TRIALS = 23
+
+# --- subjects across files (proact.md "Subjects across files") ---------------------------------------------
+# file: (subjects, of them without a TREATMENT row). Every subject is in DEMOGRAPHICS.
+PROACT_FILE_SUBJECTS = {
+    "DEMOGRAPHICS": (11_675, 1_681), "ALSHISTORY": (10_271, 1_634), "TREATMENT": (9_994, 0),
+    "RILUZOLE": (9_478, 1_090), "FVC": (9_090, 1_035), "ALSFRS": (7_712, 1_307), "DEATHDATA": (4_874, 230),
+    "SVC": (3_501, 1_218), "ELESCORIAL": (3_416, 1_147), "HANDGRIPSTRENGTH": (1_236, 730),
+    "FAMILYHISTORY": (1_039, 23),
+}
+PROACT_PLACEBO_WITHOUT_ALSFRS = 459  # of the 3,589 TREATMENT subjects without an ALSFRS row
+PROACT_NO_ARM_WITH_ALSFRS_AND_HISTORY = 1_300  # no TREATMENT row, but ALSFRS, ALSHISTORY and DEMOGRAPHICS rows
+PROACT_NO_ARM_MEETING_CRITERIA = 400  # of those, meeting every placebo-control criterion but the arm
+# The eligible placebo controls' deaths in DEATHDATA (with a day): on/before last ALSFRS visit + 30 days, later;
+# and their follow-up by the paper's rule (death day, else last ALSFRS visit): median, 90th percentile.
+PROACT_CONTROL_DEATHS_WITHIN, PROACT_CONTROL_DEATHS_LATER = 148, 127
+PROACT_CONTROL_FOLLOWUP_MEDIAN, PROACT_CONTROL_FOLLOWUP_P90 = 397, 590
 
 # --- PRO-ACT calibration figures (proact.md) ----------------------------------------------------------------
 MALE_FRACTION = 0.608

@@ -56,14 +56,15 @@ def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, 
         start = c * CHUNK_SUBJECTS
         ids = proact.subject_ids(start, min(CHUNK_SUBJECTS, total - start), total)
         subjects = proact.simulate_subjects(rng, ids, trials)
-        tables = {"ALSFRS": proact.alsfrs_rows(rng, subjects)}
-        tables["DEATHDATA"] = proact.deathdata_rows(rng, subjects, proact.last_visit(tables["ALSFRS"]))
+        visits = proact.course(rng, subjects)
+        tables = {"ALSFRS": proact.alsfrs_rows(rng, subjects, visits)}
+        tables["DEATHDATA"] = proact.deathdata_rows(rng, subjects, proact.last_visit(subjects, visits))
         if c == 0 and len(tables["DEATHDATA"]):  # the real file has one subject twice, with two Death_Days
             dead = tables["DEATHDATA"][tables["DEATHDATA"]["Death_Days"] != ""].head(1).copy()
             dead["Death_Days"] = (pd.to_numeric(dead["Death_Days"]) + 12).astype(int).astype(str)
             tables["DEATHDATA"] = pd.concat([tables["DEATHDATA"], dead], ignore_index=True)
         tables["ALSHISTORY"] = proact.history_rows(rng, subjects)
-        tables.update(proact.small_tables(rng, subjects, tables["ALSFRS"]))
+        tables.update(proact.small_tables(rng, subjects, tables["ALSFRS"], visits))
         for form, columns in PROACT_COLUMNS.items():
             frame = tables[form]
             frame = frame.iloc[rng.permutation(len(frame))]  # real files are not sorted

@@ -1,6 +1,8 @@
-"""Measure generated files against the paper's figures (what the calibration test and README table show).
+"""Measure generated files against the paper's figures and the real PRO-ACT download's measured structure (what
+the calibration test and `als-eca calibration` show).
 
-Reads the files as a user would (CSV, by column name), applying the paper's eligibility rules.
+Reads the files as a user would (CSV, by column name), applying the paper's eligibility rules. `measure` gives the
+calibration figures; `subjects_across_files` and `cross_file_figures` how subjects spread over the PRO-ACT files.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def _partial_date(text: pd.Series, mid_period: bool = False) -> pd.Series:
 
 
 def measure(out_dir: Path, scale: float = 1.0) -> list[Figure]:
+    """The calibration figures. "PRO-ACT eligible controls" applies the paper's criteria but data completeness
+    (placebo, onset within 24 months of day 0, first assessment with an ALSFRS-R total); PRO-ACT counts are
+    those of the ~2023 download (the paper's release: 9,640 TREATMENT subjects, 2,912 placebo, 1,224 controls)."""
     pa = Path(out_dir) / "proact"
     read = lambda name, **kw: pd.read_csv(pa / f"PROACT_{name}.csv", low_memory=False, **kw)  # noqa: E731
     demo, treat, alsfrs, hist = read("DEMOGRAPHICS"), read("TREATMENT"), read("ALSFRS"), read("ALSHISTORY")
@@ -122,7 +127,112 @@ def _measure_pms(folder: Path, s: float) -> list[Figure]:
     return figs
 
 
-def table(figs: list[Figure]) -> str:
-    lines = ["| figure | paper | generated | ok |", "|---|---|---|---|"]
+# --- PRO-ACT across files (proact.md "Subjects across files"; real values measured on the ~2023 download) -----
+
+def _count(name: str, real: float, generated: float) -> Figure:
+    """A subject count: within 10 %, or two binomial standard deviations where the count is small."""
+    return Figure(name, real, generated, rel_tol=0.10, abs_tol=2 * np.sqrt(max(real, 1.0)))
+
+
+def subjects_across_files(out_dir: Path, scale: float = 1.0) -> list[Figure]:
+    """Per file: its subjects (`<FILE> subjects`) and of them those without a TREATMENT row (`<FILE> subjects not
+    in TREATMENT`), beside the real download's counts."""
+    pa = Path(out_dir) / "proact"
+    ids = {form: pd.read_csv(pa / f"PROACT_{form}.csv", usecols=["subject_id"])["subject_id"].drop_duplicates()
+           for form in cal.PROACT_FILE_SUBJECTS}
+    figs = []
+    for form, (n, n_out) in cal.PROACT_FILE_SUBJECTS.items():
+        figs.append(_count(f"{form} subjects", n * scale, len(ids[form])))
+        if form != "TREATMENT":
+            outside = (~ids[form].isin(ids["TREATMENT"])).sum()
+            figs.append(_count(f"{form} subjects not in TREATMENT", n_out * scale, outside))
+    return figs
+
+
+def files_table(figs: list[Figure]) -> str:
+    """`subjects_across_files` as one row per file."""
+    by_name = {f.name: f for f in figs}
+    lines = ["| file | subjects (real) | subjects (generated) | not in TREATMENT (real) | not in TREATMENT (generated) "
+             "| ok |", "|---|---|---|---|---|---|"]
+    for form in cal.PROACT_FILE_SUBJECTS:
+        a, b = by_name[f"{form} subjects"], by_name.get(f"{form} subjects not in TREATMENT")
+        outside = f"{b.paper:,.0f} | {b.generated:,.0f}" if b else "- | -"
+        ok = a.ok and (b is None or b.ok)
+        lines.append(f"| {form} | {a.paper:,.0f} | {a.generated:,.0f} | {outside} | {'yes' if ok else 'NO'} |")
+    return "\n".join(lines)
+
+
+def proact_subjects(out_dir: Path) -> pd.DataFrame:
+    """Every PRO-ACT subject (index `subject_id`, from DEMOGRAPHICS) with the paper's placebo-control criteria,
+    read from the files as a user would: `arm` (NaN: no TREATMENT row), `in_alsfrs`, `in_history`, `onset_ok`
+    (onset within 24 months of day 0), `first_r` (first assessment carries an ALSFRS-R total), `covariates` (age,
+    sex, onset site, riluzole, follow-up >= 0), `death_day` (a `Yes` with a day; the earliest of two),
+    `last_visit`, `followup` (the paper's rule: death day, else last ALSFRS visit), `criteria_but_arm` and
+    `control` (those criteria and the placebo arm)."""
+    pa = Path(out_dir) / "proact"
+    read = lambda name: pd.read_csv(pa / f"PROACT_{name}.csv", low_memory=False)  # noqa: E731
+    demo, treat, alsfrs, hist = read("DEMOGRAPHICS"), read("TREATMENT"), read("ALSFRS"), read("ALSHISTORY")
+    death, ril = read("DEATHDATA"), read("RILUZOLE")
+    s = pd.DataFrame(index=pd.Index(demo["subject_id"].unique(), name="subject_id"))
+    s["arm"] = treat.groupby("subject_id")["Study_Arm"].first()
+    s["in_alsfrs"] = s.index.isin(alsfrs["subject_id"])
+    s["in_history"] = s.index.isin(hist["subject_id"])
+    onset = hist.groupby("subject_id")["Onset_Delta"].min().reindex(s.index)
+    s["onset_ok"] = onset.ge(-730).to_numpy()
+    a = alsfrs.dropna(subset=["ALSFRS_Delta"])
+    first = a.loc[a.groupby("subject_id")["ALSFRS_Delta"].idxmin()].set_index("subject_id")
+    s["first_r"] = first["ALSFRS_R_Total"].notna().reindex(s.index, fill_value=False)
+    s["last_visit"] = a.groupby("subject_id")["ALSFRS_Delta"].max()
+    dead = death[death["Subject_Died"] == "Yes"].dropna(subset=["Death_Days"])
+    s["death_day"] = dead.groupby("subject_id")["Death_Days"].min()
+    s["followup"] = s["death_day"].fillna(s["last_visit"])
+    age = demo["Age"].fillna(-demo["Date_of_Birth"] / 365.25).groupby(demo["subject_id"]).first()
+    sex = demo.groupby("subject_id")["Sex"].first()
+    site = hist.loc[hist["Site_of_Onset"].notna() | hist["Site_of_Onset___Bulbar"].notna()
+                    | hist["Site_of_Onset___Limb"].notna(), "subject_id"]
+    s["covariates"] = (age.reindex(s.index).notna().to_numpy() & sex.reindex(s.index).notna().to_numpy()
+                       & s.index.isin(site) & s.index.isin(ril["subject_id"]) & s["followup"].ge(0).to_numpy())
+    s["criteria_but_arm"] = s["onset_ok"] & s["first_r"] & s["covariates"]
+    s["control"] = s["arm"].eq("Placebo").to_numpy() & s["criteria_but_arm"]
+    return s
+
+
+def cross_file_figures(out_dir: Path, scale: float = 1.0) -> list[Figure]:
+    """proact.md's other cross-file figures: subjects with clinical data but no trial arm, TREATMENT subjects
+    without assessments, and the placebo controls' deaths and follow-up."""
+    s = proact_subjects(out_dir)
+    no_arm = s["arm"].isna() & s["in_alsfrs"] & s["in_history"]
+    no_alsfrs = s["arm"].notna() & ~s["in_alsfrs"]
+    c = s[s["control"]]
+    died = c["death_day"].notna()
+    later = died & (c["death_day"] > c["last_visit"] + 30)
+    return [
+        _count("no TREATMENT row, but ALSFRS, ALSHISTORY and DEMOGRAPHICS rows",
+               cal.PROACT_NO_ARM_WITH_ALSFRS_AND_HISTORY * scale, no_arm.sum()),
+        _count("  of them meeting every placebo-control criterion but the arm",
+               cal.PROACT_NO_ARM_MEETING_CRITERIA * scale, (no_arm & s["criteria_but_arm"]).sum()),
+        _count("TREATMENT subjects without an ALSFRS row", (cal.PROACT_FILE_SUBJECTS["TREATMENT"][0]
+               - cal.PROACT_FILE_SUBJECTS["ALSFRS"][0] + cal.PROACT_FILE_SUBJECTS["ALSFRS"][1]) * scale,
+               no_alsfrs.sum()),
+        _count("  of them placebo", cal.PROACT_PLACEBO_WITHOUT_ALSFRS * scale,
+               (no_alsfrs & s["arm"].eq("Placebo")).sum()),
+        _count("placebo controls by the paper's rules (covariates present)", cal.PROACT_ELIGIBLE_CONTROLS * scale,
+               len(c)),
+        _count("  their deaths in DEATHDATA", (cal.PROACT_CONTROL_DEATHS_WITHIN + cal.PROACT_CONTROL_DEATHS_LATER)
+               * scale, died.sum()),
+        Figure("  their deaths, % of them", 100 * (cal.PROACT_CONTROL_DEATHS_WITHIN + cal.PROACT_CONTROL_DEATHS_LATER)
+               / cal.PROACT_ELIGIBLE_CONTROLS, 100 * died.mean()),
+        _count("  deaths on/before the last ALSFRS visit + 30 days", cal.PROACT_CONTROL_DEATHS_WITHIN * scale,
+               (died & ~later).sum()),
+        _count("  deaths later", cal.PROACT_CONTROL_DEATHS_LATER * scale, later.sum()),
+        Figure("  follow-up by the paper's rule, median (days)", cal.PROACT_CONTROL_FOLLOWUP_MEDIAN,
+               c["followup"].median()),
+        Figure("  follow-up by the paper's rule, 90th percentile (days)", cal.PROACT_CONTROL_FOLLOWUP_P90,
+               c["followup"].quantile(0.9)),
+    ]
+
+
+def table(figs: list[Figure], reference: str = "paper") -> str:
+    lines = [f"| figure | {reference} | generated | ok |", "|---|---|---|---|"]
     lines += [f"| {f.name} | {f.paper:.2f} | {f.generated:.2f} | {'yes' if f.ok else 'NO'} |" for f in figs]
     return "\n".join(lines)

@@ -16,7 +16,9 @@ from synthetic.disease import (
 )
 
 # Per-trial design, drawn once from the master seed: length, visit interval, instrument, coding styles.
-TRIAL_LENGTHS = np.array([168, 252, 280, 336, 364, 392, 448, 504, 546])
+# The 23 trials' lengths in days (shuffled over the trials by the design seed): 6 months to 2 years.
+TRIAL_LENGTHS = np.array([168] * 2 + [252] * 3 + [280] * 2 + [336] * 5 + [364] * 3 + [392] * 2 + [448] * 2
+                         + [504, 546, 637, 728])
 VISIT_INTERVALS = np.array([28, 30, 42, 56, 84])
 SEVERITY_STYLES = [["Mild", "Moderate", "Severe"], ["MILD", "MODERATE", "SEVERE"], ["Yes", "No", "No"], ["", "", ""]]
 OUTCOME_STYLES = [["Recovery", "In progress", "Death"], ["RECOVERED", "ONGOING (PERSISTENT)", "FATAL"]]
@@ -44,8 +46,8 @@ def trial_design(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({
         "trial": np.arange(n),
         "weight": rng.dirichlet(np.full(n, 3.0)),
-        "length": rng.choice(TRIAL_LENGTHS, n, p=[.08, .12, .1, .2, .15, .1, .1, .1, .05]),
-        "interval": rng.choice(VISIT_INTERVALS, n, p=[.2, .15, .3, .25, .1]),
+        "length": rng.permutation(TRIAL_LENGTHS),
+        "interval": rng.choice(VISIT_INTERVALS, n, p=[.25, .2, .3, .2, .05]),
         "instrument": instrument,
         "severity_style": rng.integers(0, len(SEVERITY_STYLES), n),
         "outcome_style": rng.integers(0, len(OUTCOME_STYLES), n),
@@ -74,10 +76,85 @@ def subject_ids(start: int, n: int, total: int) -> np.ndarray:
     return 100 + (i * 7919 + 104_729) % m
 
 
+# Subjects across files. Every subject is in DEMOGRAPHICS; TREATMENT holds 9,994 of 11,675 (arm known), and the
+# other files hold subsets drawn per subject with the measured probabilities, conditional on having a TREATMENT
+# row or not (proact.md "Subjects across files"). Three files are also tied to having ALSFRS rows: P(in file |
+# ALSFRS rows) for subjects (in, not in) TREATMENT; the probability without ALSFRS rows follows from the counts.
+GIVEN_ALSFRS = {"ALSHISTORY": (0.95, 0.995), "RILUZOLE": (0.99, 0.70), "FVC": (0.90, 0.65)}
+MEMBERSHIP_FILES = ["ALSHISTORY", "RILUZOLE", "FVC", "SVC", "ELESCORIAL", "HANDGRIPSTRENGTH", "FAMILYHISTORY"]
+# Trials by group (placebo, active, no TREATMENT row): the trial weights, raked so that trials with the revised
+# scale (ALSFRS-R or both) hold REVISED_SHARE of the group, trials of 392 days or more LONG_SHARE and trials of
+# 600 days or more VERY_LONG_SHARE (None: as the weights give). The revised share sets how many first assessments
+# carry an ALSFRS-R total (the paper's baseline criterion); placebo subjects come mostly from the longer trials
+# (the eligible controls' follow-up, median 397 days, is longer than the download's last visits, median 326).
+REVISED_SHARE = (0.75, 0.42, 0.66)
+LONG_SHARE = (0.9, 0.45, 0.45)
+VERY_LONG_SHARE = (0.15, 0.05, 0.05)
+# DEATHDATA: P(listed) for subjects who died up to 30 days after the end of the trial (or their last visit)
+# and for those whose death the trial followed up later, by group; subjects alive (or dying unrecorded) are
+# listed `No` with the probability that makes the file's subject count.
+DEATH_LISTED = ((0.56, 0.35), (0.6, 0.6), (0.15, 0.15))
+
+
+def _shares() -> dict[str, np.ndarray]:
+    """P(in file | group, ALSFRS rows or not): arrays indexed [group, has_alsfrs] (groups placebo, active, none)."""
+    n_all, n_out = cal.PROACT_FILE_SUBJECTS["DEMOGRAPHICS"]
+    n_t, n_p = n_all - n_out, cal.PROACT_PLACEBO_SUBJECTS
+    a_all, a_out = cal.PROACT_FILE_SUBJECTS["ALSFRS"]
+    p_alsfrs = np.array([1 - cal.PROACT_PLACEBO_WITHOUT_ALSFRS / n_p,
+                         (a_all - a_out - (n_p - cal.PROACT_PLACEBO_WITHOUT_ALSFRS)) / (n_t - n_p), a_out / n_out])
+    pa = np.array([(a_all - a_out) / n_t, a_out / n_out])  # P(ALSFRS rows | in TREATMENT or not)
+    out = {"ALSFRS": p_alsfrs}
+    for form in MEMBERSHIP_FILES:
+        total, outside = cal.PROACT_FILE_SUBJECTS[form]
+        p = np.array([(total - outside) / n_t, outside / n_out])
+        p1 = np.array(GIVEN_ALSFRS.get(form, p))
+        p0 = np.clip((p - p1 * pa) / (1 - pa), 0, 1)
+        out[form] = np.array([[p0[0], p1[0]], [p0[0], p1[0]], [p0[1], p1[1]]])
+    return out
+
+
+SHARES = _shares()
+
+
+def _trial_cdf(trials: pd.DataFrame) -> np.ndarray:
+    """Cumulative trial probabilities by group (3 x trials): the weights, raked (iterative proportional fitting)
+    to the group's revised-scale and long-trial shares."""
+    parts = [(trials["instrument"].to_numpy() != "ALSFRS", REVISED_SHARE),
+             (trials["length"].to_numpy() >= 392, LONG_SHARE), (trials["length"].to_numpy() >= 600, VERY_LONG_SHARE)]
+    rows = []
+    for g in range(3):
+        p = trials["weight"].to_numpy() / trials["weight"].sum()
+        for _ in range(50):
+            for mask, share in parts:
+                if share[g] is not None and 0 < p[mask].sum() < 1:
+                    p = np.where(mask, p * share[g] / p[mask].sum(), p * (1 - share[g]) / p[~mask].sum())
+        rows.append(np.cumsum(p))
+    cdf = np.array(rows)
+    cdf[:, -1] = 1.0
+    return cdf
+
+
+def draw(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    """Bernoulli(p) draws with (almost) exact counts: among subjects of equal p, a random floor(p * size + U)
+    of them. Keeps the files' subject counts at their targets at any scale, not only on average."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    idx = np.lexsort((rng.uniform(size=n), p))
+    ps = p[idx]
+    _, start, size = np.unique(ps, return_index=True, return_counts=True)
+    quota = np.floor(ps[start] * size + rng.uniform(size=len(start)))
+    take = np.arange(n) - np.repeat(start, size) < np.repeat(quota, size)
+    out = np.empty(n, dtype=bool)
+    out[idx] = take
+    return out
+
+
 def simulate_subjects(rng: np.random.Generator, ids: np.ndarray, trials: pd.DataFrame) -> pd.DataFrame:
     n = len(ids)
-    in_treatment = rng.uniform(size=n) < cal.PROACT_TREATMENT_SUBJECTS / cal.PROACT_DEMOGRAPHICS_SUBJECTS
-    placebo = in_treatment & (rng.uniform(size=n) < cal.PROACT_PLACEBO_SUBJECTS / cal.PROACT_TREATMENT_SUBJECTS)
+    in_treatment = draw(rng, np.full(n, cal.PROACT_TREATMENT_SUBJECTS / cal.PROACT_DEMOGRAPHICS_SUBJECTS))
+    placebo = draw(rng, np.where(in_treatment, cal.PROACT_PLACEBO_SUBJECTS / cal.PROACT_TREATMENT_SUBJECTS, 0))
+    group = np.where(placebo, 0, np.where(in_treatment, 1, 2))
     age = np.clip(rng.normal(cal.AGE_MEAN, cal.AGE_SD, n), cal.AGE_MIN, cal.AGE_MAX)
     male = rng.uniform(size=n) < cal.MALE_FRACTION
     bulbar = rng.uniform(size=n) < cal.BULBAR_FRACTION
@@ -91,20 +168,26 @@ def simulate_subjects(rng: np.random.Generator, ids: np.ndarray, trials: pd.Data
     # Baseline reflects the loss since onset at a (slower, early-phase) rate; clipped to the scale.
     baseline = np.clip(48 - 0.55 * slope * onset_to_base / DAYS_PER_MONTH + rng.normal(1.0, 4.0, n), 12, 48)
     death = death_days(rng, linear_predictor(slope, age, bulbar, riluzole, 0))
-    trial = rng.choice(trials["trial"].to_numpy(), n, p=trials["weight"].to_numpy())
-    has_alsfrs = rng.uniform(size=n) < np.where(placebo, 0.97, np.where(in_treatment, 0.64, 0.35))
+    cdf = _trial_cdf(trials)
+    trial = trials["trial"].to_numpy()[
+        np.minimum((rng.uniform(size=n)[:, None] > cdf[group]).sum(axis=1), len(trials) - 1)]
+    has_alsfrs = draw(rng, SHARES["ALSFRS"][group])
     dropout = np.where(rng.uniform(size=n) < 0.2, rng.uniform(30, 540, n), np.inf)
+    member = {f"in_{form.lower()}": draw(rng, SHARES[form][group, has_alsfrs.astype(int)])
+              for form in MEMBERSHIP_FILES}
     return pd.DataFrame({
-        "subject_id": ids, "in_treatment": in_treatment, "placebo": placebo, "age": age, "male": male,
-        "bulbar": bulbar, "riluzole": riluzole, "onset_delta": -np.round(onset_to_base),
+        "subject_id": ids, "in_treatment": in_treatment, "placebo": placebo, "group": group, "age": age,
+        "male": male, "bulbar": bulbar, "riluzole": riluzole, "onset_delta": -np.round(onset_to_base),
         "diagnosis_delta": -np.round(onset_to_base - onset_to_dx), "slope": slope, "baseline": baseline,
-        "death_day": death, "trial": trial, "has_alsfrs": has_alsfrs, "dropout": dropout,
+        "death_day": death, "trial": trial, "has_alsfrs": has_alsfrs, "dropout": dropout, **member,
     }).merge(trials, on="trial", how="left")
 
 
-def alsfrs_rows(rng: np.random.Generator, s: pd.DataFrame) -> pd.DataFrame:
-    """One row per assessment, the four row kinds of the real file by trial instrument."""
-    s = s[s["has_alsfrs"]]
+def course(rng: np.random.Generator, s: pd.DataFrame) -> pd.DataFrame:
+    """Every subject's scheduled visits (trial interval, to the end of the trial, death or dropout) with the
+    simulated ALSFRS-R items: ALSFRS rows for subjects in that file, and the visit days of FVC, SVC and grip
+    measurements for every subject, with or without ALSFRS rows. Columns: `row` (position of the subject in
+    `s`), `visit`, `day` and the items `i0` ... `i11`."""
     end = np.minimum(np.minimum(s["length"].to_numpy(), s["death_day"].to_numpy() - 1), s["dropout"].to_numpy())
     max_visits = int(np.ceil(TRIAL_LENGTHS.max() / VISIT_INTERVALS.min())) + 1
     k = np.arange(max_visits)
@@ -113,9 +196,23 @@ def alsfrs_rows(rng: np.random.Generator, s: pd.DataFrame) -> pd.DataFrame:
     valid = (days <= end[:, None]) | (k[None, :] == 0)
     row_subject, row_visit = np.nonzero(valid)
     day = days[row_subject, row_visit].astype(float)
-    sub = s.iloc[row_subject]
-    total = expected_total(sub["baseline"].to_numpy(), sub["slope"].to_numpy(), day) + rng.normal(0, 1.0, len(day))
-    items = alsfrs_r_items(48 - total, sub["bulbar"].to_numpy(), rng).astype(float)
+    total = (expected_total(s["baseline"].to_numpy()[row_subject], s["slope"].to_numpy()[row_subject], day)
+             + rng.normal(0, 1.0, len(day)))
+    items = alsfrs_r_items(48 - total, s["bulbar"].to_numpy()[row_subject], rng).astype(float)
+    return pd.DataFrame({"row": row_subject, "visit": row_visit, "day": day,
+                         **{f"i{j}": items[:, j] for j in range(12)}})
+
+
+ITEMS = [f"i{j}" for j in range(12)]
+
+
+def alsfrs_rows(rng: np.random.Generator, s: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """One row per assessment of the subjects in the file, the four row kinds of the real file by trial
+    instrument."""
+    v = visits[s["has_alsfrs"].to_numpy()[visits["row"].to_numpy()]]
+    sub = s.iloc[v["row"].to_numpy()]
+    day = v["day"].to_numpy()
+    items = v[ITEMS].to_numpy()
     instrument = sub["instrument"].to_numpy()
     n = len(day)
     original = (instrument == "ALSFRS") | (instrument == "both")
@@ -163,18 +260,32 @@ def alsfrs_rows(rng: np.random.Generator, s: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, dup], ignore_index=True)
 
 
-def last_visit(alsfrs: pd.DataFrame) -> pd.Series:
-    d = pd.to_numeric(alsfrs["ALSFRS_Delta"], errors="coerce")
-    return d.groupby(alsfrs["subject_id"]).max()
+def last_visit(s: pd.DataFrame, visits: pd.DataFrame) -> np.ndarray:
+    """Each subject's last scheduled visit day (its last ALSFRS visit when it has ALSFRS rows)."""
+    return visits.groupby("row")["day"].max().reindex(np.arange(len(s))).to_numpy()
 
 
-def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: pd.Series) -> pd.DataFrame:
+def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: np.ndarray) -> pd.DataFrame:
+    """Subjects whose death falls in their trial's reporting window (the end of the trial or last visit, plus
+    30 days, or much longer where the trial followed deaths up) are listed `Yes` with a probability by group;
+    the rest are listed `No` with the probability that makes the file's subject counts (in / not in
+    TREATMENT). Absent subjects have unknown vital status."""
     n = len(s)
-    lv = s["subject_id"].astype(str).map(last_visit_day).fillna(s["length"]).to_numpy()
     tracked = rng.uniform(size=n) < s["death_tracking"].to_numpy()
-    window = np.maximum(lv, s["length"].to_numpy()) + np.where(tracked, rng.uniform(0, 1100, n), 30)
+    window = (np.maximum(last_visit_day, s["length"].to_numpy())
+              + np.where(tracked, rng.uniform(0, 1100, n), 30))
     died = s["death_day"].to_numpy() <= window
-    present = s["in_treatment"].to_numpy() & (died | (rng.uniform(size=n) < 0.55))
+    in_t = s["in_treatment"].to_numpy()
+    after = s["death_day"].to_numpy() > np.maximum(last_visit_day, s["length"].to_numpy()) + 30
+    listed = np.array(DEATH_LISTED)[s["group"].to_numpy()]
+    p = np.where(after, listed[:, 1], listed[:, 0]) * died
+    total, outside = cal.PROACT_FILE_SUBJECTS["DEATHDATA"]
+    n_all, n_out = cal.PROACT_FILE_SUBJECTS["DEMOGRAPHICS"]
+    for m, share in ((in_t, (total - outside) / (n_all - n_out)), (~in_t, outside / n_out)):
+        if m.any():
+            alive = max((~died)[m].mean(), 1e-9)
+            p = np.where(m & ~died, np.clip((share - p[m].mean()) / alive, 0, 1), p)
+    present = draw(rng, p)
     days = np.round(s["death_day"].to_numpy())
     out = pd.DataFrame({
         "subject_id": s["subject_id"].astype(str).to_numpy(),
@@ -185,7 +296,7 @@ def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: pd.Series) -> pd.DataFr
 
 
 def history_rows(rng, s: pd.DataFrame) -> pd.DataFrame:
-    s = s[rng.uniform(size=len(s)) < 0.93]
+    s = s[s["in_alshistory"]]
     n = len(s)
     ids = s["subject_id"].astype(str).to_numpy()
     bulbar = s["bulbar"].to_numpy()
@@ -213,14 +324,17 @@ def history_rows(rng, s: pd.DataFrame) -> pd.DataFrame:
     symptom["Symptom"] = np.where(bulbar, rng.choice(["Speech", "Swallowing"], n), rng.choice(SYMPTOMS, n))
     symptom["Location"] = np.where(bulbar, "MOUTH", rng.choice(LOCATIONS, n))
     symptom["Onset_Delta"] = _fmt(s["onset_delta"])
+    # A second symptom for some subjects: cramps, or fasciculations where the first was cramps (never an exact
+    # duplicate line).
     extra = symptom[rng.uniform(size=n) < 0.2].copy()
-    extra["Symptom"] = "Cramps"
+    extra["Symptom"] = np.where(extra["Symptom"] == "Cramps", "Fasciculations", "Cramps")
     return pd.concat([site, symptom, extra], ignore_index=True)
 
 
-def small_tables(rng, s: pd.DataFrame, alsfrs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def small_tables(rng, s: pd.DataFrame, alsfrs: pd.DataFrame, visits: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Demographics, treatment, riluzole, El Escorial, FVC, SVC, labs, vitals, AEs, conmeds, family history,
-    grip and muscle strength."""
+    grip and muscle strength. FVC, SVC and grip are measured at the subject's scheduled visits (`course`), whether
+    or not the subject has ALSFRS rows."""
     n = len(s)
     ids = s["subject_id"].astype(str).to_numpy()
     age = np.round(s["age"].to_numpy())
@@ -245,52 +359,54 @@ def small_tables(rng, s: pd.DataFrame, alsfrs: pd.DataFrame) -> dict[str, pd.Dat
         "Study_Arm": np.where(t["placebo"], "Placebo", "Active"),
         "Treatment_Group_Delta": rng.choice(["0", "", "7", "14", "119"], len(t), p=[.6, .3, .04, .04, .02]),
     })
-    r = s[s["in_treatment"] & (rng.uniform(size=n) < 0.95)]
+    r = s[s["in_riluzole"]]
     out["RILUZOLE"] = pd.DataFrame({
         "subject_id": r["subject_id"].astype(str).to_numpy(),
         "Subject_used_Riluzole": np.where(r["riluzole"], "Yes", "No"),
         "Riluzole_use_Delta": rng.choice(["0", ""], len(r), p=[.7, .3]),
     })
-    e = s[rng.uniform(size=n) < 0.4]
+    e = s[s["in_elescorial"]]
     out["ELESCORIAL"] = pd.DataFrame({
         "subject_id": e["subject_id"].astype(str).to_numpy(),
         "el_escorial": rng.choice(list(cal.EL_ESCORIAL), len(e), p=list(cal.EL_ESCORIAL.values())),
         "delta_days": rng.choice(["0", ""], len(e), p=[.5, .5]),
     })
-    # FVC at every other ALSFRS visit, declining with the respiratory items.
-    a = alsfrs[alsfrs.index % 2 == 0]
-    resp = pd.to_numeric(a["R_1_Dyspnea"], errors="coerce").fillna(pd.to_numeric(a["Q10_Respiratory"], errors="coerce"))
-    pct = np.clip(100 - (4 - resp.fillna(3.5).to_numpy()) * 14 + rng.normal(-18, 12, len(a)), 10, 140)
+    # FVC at every other scheduled visit, declining with the respiratory items.
+    sched_member = lambda col: s[col].to_numpy()[visits["row"].to_numpy()]  # noqa: E731
+    a = visits[sched_member("in_fvc") & (visits["visit"].to_numpy() % 2 == 0)]
+    a_ids = s["subject_id"].astype(str).to_numpy()[a["row"].to_numpy()]
     m = len(a)
+    pct = np.clip(100 - (4 - a["i9"].to_numpy()) * 14 + rng.normal(-18, 12, m), 10, 140)
     normal_l = rng.uniform(3.2, 5.0, m)
     fraction = rng.uniform(size=m) < 0.005
     pct_only = rng.uniform(size=m) < 0.01
     trials_pct = [np.round(pct + rng.normal(0, 2, m)) for _ in range(3)]
-    fvc = {"subject_id": a["subject_id"].to_numpy()}
+    fvc = {"subject_id": a_ids}
     for j in range(3):
         fvc[f"Subject_Liters_Trial_{j + 1}"] = _fmt(np.round(trials_pct[j] / 100 * normal_l, 2), pct_only)
         shown = np.where(fraction, trials_pct[j] / 100, trials_pct[j])
         fvc[f"pct_of_Normal_Trial_{j + 1}"] = _fmt(np.round(shown, 2))
-    fvc["Forced_Vital_Capacity_Delta"] = np.where(pct_only, "", a["ALSFRS_Delta"].to_numpy())
+    fvc["Forced_Vital_Capacity_Delta"] = _fmt(a["day"].to_numpy(), pct_only)
     fvc["subject_normal"] = _fmt(np.round(normal_l, 2))
     fvc["Forced_Vital_Capacity_Units"] = np.where(rng.uniform(size=m) < 0.7, "Liters", "")
     out["FVC"] = pd.DataFrame(fvc)
-    sv = a[a["subject_id"].astype(np.int64) % 6 == 0]
+    # SVC at every other scheduled visit (its own subjects), also declining with the respiratory items.
+    sv = visits[sched_member("in_svc") & (visits["visit"].to_numpy() % 2 == 0)]
     k = len(sv)
-    liters = rng.uniform(1.5, 4.5, k)
+    liters = np.clip(4.2 * (100 - (4 - sv["i9"].to_numpy()) * 14 + rng.normal(-18, 12, k)) / 100, 0.5, 6.0)
     rounded = rng.uniform(size=k) < 0.2
     out["SVC"] = pd.DataFrame({
-        "subject_id": sv["subject_id"].to_numpy(),
+        "subject_id": s["subject_id"].astype(str).to_numpy()[sv["row"].to_numpy()],
         "Subject_Liters_Trial_1": _fmt(np.where(rounded, np.round(liters), np.round(liters, 2))),
         "pct_of_Normal_Trial_1": _fmt(np.round(liters / 4.2 * 100)),
         "Subject_Liters__Trial_2_": _fmt(np.round(liters * 0.98, 2)),
         "pct_of_Normal_Trial_2": _fmt(np.round(liters * 0.98 / 4.2 * 100)),
         "Subject_Liters__Trial_3_": "", "pct_of_Normal_Trial_3": "",
-        "Subject_Normal": "4.2", "Slow_vital_Capacity_Delta": sv["ALSFRS_Delta"].to_numpy(),
+        "Subject_Normal": "4.2", "Slow_vital_Capacity_Delta": _fmt(sv["day"].to_numpy()),
         "Slow_Vital_Capacity_Units": "Liters",
     })
     # Labs: a few tests at about a third of the visits, test names varying in spacing and case.
-    lv = alsfrs[alsfrs.index % 3 == 0]
+    lv = alsfrs[alsfrs.index % 3 == 0].drop_duplicates(["subject_id", "ALSFRS_Delta"])  # one panel per visit
     reps = len(LAB_TESTS)
     li = np.repeat(np.arange(len(lv)), reps)
     ti = np.tile(np.arange(reps), len(lv))
@@ -351,7 +467,7 @@ def small_tables(rng, s: pd.DataFrame, alsfrs: pd.DataFrame) -> dict[str, pd.Dat
         "Dose": rng.choice(["50", "100", "50 mg"], len(cmi)), "Unit": "mg",
         "Frequency": rng.choice(["BID", "Twice daily", ""], len(cmi)), "Route": rng.choice(["PO", "Oral"], len(cmi)),
     })
-    fh = s[rng.uniform(size=n) < 0.08]
+    fh = s[s["in_familyhistory"]]
     fam = {c: np.full(len(fh), "", dtype=object) for c in _family_columns()}
     fam["subject_id"] = fh["subject_id"].astype(str).to_numpy()
     fam["Family_History_Delta"] = "0"
@@ -359,11 +475,12 @@ def small_tables(rng, s: pd.DataFrame, alsfrs: pd.DataFrame) -> dict[str, pd.Dat
     for rel in ("Mother", "Father", "Sibling", "Uncle", "Aunt"):
         fam[rel] = _flag(rng.uniform(size=len(fh)) < 0.2)
     out["FAMILYHISTORY"] = pd.DataFrame(fam)
-    gi = alsfrs[(alsfrs.index % 7 == 0)]
+    # Grip strength at every third scheduled visit of its own subjects.
+    gi = visits[sched_member("in_handgripstrength") & (visits["visit"].to_numpy() % 3 == 0)]
     g = len(gi)
-    grip = {"subject_id": gi["subject_id"].to_numpy(), "Test_Name": "Hand grip", "Test_Category": "Grip",
-            "Test_Location": "Hand", "Test_Laterality": rng.choice(["Left", "Right"], g),
-            "MS_Delta": gi["ALSFRS_Delta"].to_numpy(), "Test_trial": rng.choice(["1", "2", "3"], g),
+    grip = {"subject_id": s["subject_id"].astype(str).to_numpy()[gi["row"].to_numpy()], "Test_Name": "Hand grip",
+            "Test_Category": "Grip", "Test_Location": "Hand", "Test_Laterality": rng.choice(["Left", "Right"], g),
+            "MS_Delta": _fmt(gi["day"].to_numpy()), "Test_trial": rng.choice(["1", "2", "3"], g),
             "Test_Result": _fmt(np.round(np.abs(rng.normal(25, 10, g)), 1)),
             "Test_Unit": rng.choice(["Kilograms", "Pounds"], g), "Test_Setting": "", "DominantHand": ""}
     out["HANDGRIPSTRENGTH"] = pd.DataFrame(grip)

@@ -66,3 +66,60 @@ def test_run_refuses_a_warehouse_named_like_one_of_its_schemas(tmp_path, monkeyp
     assert result.exit_code == 2, result.output
     assert "ALS_ECA_WAREHOUSE" in result.output and "'raw'" in result.output
     assert not (tmp_path / "raw.duckdb").exists()
+
+
+def _nothing_under(path) -> bool:
+    return not path.exists() or not any(path.rglob("*"))
+
+
+def test_user_errors_are_one_line_exit_2_and_create_nothing(tmp_path, monkeypatch, small_data):
+    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
+        monkeypatch.setenv(variable, "")
+    out = tmp_path / "out"
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        (["run", "--proact", str(tmp_path / "nowhere"), "--pms", str(small_data / "pms"),
+          "--warehouse", str(out / "w.duckdb")], "PRO-ACT folder", "does not exist"),
+        (["run", "--proact", str(small_data / "proact"), "--pms", str(tmp_path / "nowhere"),
+          "--warehouse", str(out / "w.duckdb")], "PMS folder", "does not exist"),
+        (["run", "--proact", str(small_data / "proact"), "--pms", str(small_data / "pms"),
+          "--warehouse", str(tmp_path)], "is a folder", "warehouse"),
+        (["calibration", str(tmp_path / "nowhere")], "nowhere", "does not exist"),
+        (["analyze", str(tmp_path / "nowhere.csv"), "--out", str(out)], "nowhere.csv", "does not exist"),
+        (["analyze", str(a_file), "--out", str(a_file)], "a_file", "not a"),
+        (["generate", "--out", str(a_file)], "a_file", "is a file"),
+        (["inspect", str(tmp_path / "nowhere")], "nowhere", "no such folder"),
+    ]
+    for args, *words in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.output)
+        assert all(w in lines[0] for w in words), (args, lines[0])
+        assert "Traceback" not in result.output
+        assert _nothing_under(out), args
+
+
+def test_a_run_on_a_locked_warehouse_ends_with_the_root_cause(tmp_path, monkeypatch, small_data, pseudonym_key):
+    """Not Dagster's "Error occurred while executing op": the lock and its holder."""
+    import subprocess
+    import sys
+
+    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
+        monkeypatch.setenv(variable, "")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    warehouse = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+         " time.sleep(300)", str(warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = runner.invoke(app, ["run", "--proact", str(small_data / "proact"), "--pms", str(small_data / "pms"),
+                                     "--warehouse", str(warehouse), "--force"])
+    finally:
+        holder.kill()
+    assert result.exit_code == 1, result.output
+    error = [line for line in result.output.splitlines() if line.startswith("error:")][-1]
+    assert "lock" in error and str(holder.pid) in error, error
+    assert "Error occurred while executing" not in error

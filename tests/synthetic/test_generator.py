@@ -11,7 +11,14 @@ import pandas as pd
 
 import synthetic
 from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS
-from synthetic.measure import measure, table
+from synthetic.measure import (
+    cross_file_figures,
+    files_table,
+    measure,
+    proact_subjects,
+    subjects_across_files,
+    table,
+)
 
 SPEC_FORMS = ["ADVERSEEVENTS", "ALSFRS", "ALSHISTORY", "CONMEDS", "DEATHDATA", "DEMOGRAPHICS", "ELESCORIAL",
               "FAMILYHISTORY", "FVC", "HANDGRIPSTRENGTH", "LABS", "MUSCLESTRENGTH", "RILUZOLE", "SVC", "TREATMENT",
@@ -68,7 +75,36 @@ def test_proact_codings_and_quirks(small_data):
     assert death["subject_id"].duplicated().sum() == 1, "one subject twice, with two Death_Days"
     assert (death.loc[death["Subject_Died"] == "No", "Death_Days"] == "").all()
     assert (read("LABS")["Test_Result"] == "-").any()
+    for form in SPEC_FORMS:  # the loader quarantines exact duplicate lines; the generator writes none
+        assert not read(form).duplicated().any(), f"{form}: an exact duplicate line"
     assert set(read("DEMOGRAPHICS")["subject_id"]) > set(read("TREATMENT")["subject_id"]), "subjects in some files only"
+
+
+def test_subjects_spread_over_files_as_in_the_real_download(small_data):
+    """Subjects without a TREATMENT row (arm unknown) carry full clinical data elsewhere, TREATMENT subjects may
+    lack assessments, and measurement files have subjects (and visit days) of their own."""
+    folder = small_data / "proact"
+    read = lambda f: pd.read_csv(folder / f"PROACT_{f}.csv", dtype=str, keep_default_na=False)  # noqa: E731
+    demo, treat = set(read("DEMOGRAPHICS")["subject_id"]), read("TREATMENT")
+    arm = set(treat["subject_id"])
+    ids = {form: set(read(form)["subject_id"]) for form in SPEC_FORMS}
+    for form, subjects in ids.items():
+        assert subjects <= demo, f"{form}: every subject is in DEMOGRAPHICS"
+    for form in ("ALSFRS", "ALSHISTORY", "RILUZOLE", "DEATHDATA", "SVC", "FVC", "ELESCORIAL", "HANDGRIPSTRENGTH"):
+        assert ids[form] - arm, f"{form} holds subjects without a TREATMENT row"
+    s = proact_subjects(small_data)
+    no_arm = s[s["arm"].isna()]
+    full = no_arm[no_arm["in_alsfrs"] & no_arm["in_history"] & no_arm["criteria_but_arm"]]
+    assert len(full) >= 5, "subjects with unknown arm meeting every placebo-control criterion but the arm"
+    assert not s.loc[s["arm"].isna(), "control"].any(), "an unknown arm is never placebo"
+    placebo = set(treat.loc[treat["Study_Arm"] == "Placebo", "subject_id"])
+    assert placebo - ids["ALSFRS"] and (arm - placebo) - ids["ALSFRS"], "TREATMENT subjects without ALSFRS rows"
+    for form, delta in (("FVC", "Forced_Vital_Capacity_Delta"), ("SVC", "Slow_vital_Capacity_Delta"),
+                        ("HANDGRIPSTRENGTH", "MS_Delta")):
+        frame = read(form)
+        own = frame[~frame["subject_id"].isin(ids["ALSFRS"])]
+        assert len(own) and (own[delta] != "").any(), f"{form}: subjects without ALSFRS rows, with visit days"
+        assert own.groupby("subject_id")[delta].nunique().max() > 1 or form == "HANDGRIPSTRENGTH"
 
 
 def test_pms_exports_manifest_identifiers_and_dates(small_data):
@@ -117,6 +153,11 @@ def test_default_scale_calibration_and_rare_quirks(tmp_path):
     figures = measure(out)
     print("\n" + table(figures))
     assert all(f.ok for f in figures), [f for f in figures if not f.ok]
+    # The real download's structure across files: subjects per file and of them without a TREATMENT row, subjects
+    # with clinical data but no trial arm, TREATMENT subjects without assessments, the controls' deaths.
+    files, cross = subjects_across_files(out), cross_file_figures(out)
+    print("\n" + files_table(files) + "\n\n" + table(cross, reference="real download"))
+    assert all(f.ok for f in files + cross), [f for f in files + cross if not f.ok]
 
 
 def test_same_seed_gives_identical_files(tmp_path):
