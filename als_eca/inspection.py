@@ -17,7 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from als_eca.ingest import IngestError, SourceFile, discover_pms, discover_proact, load_source, newest_pms_export
+from als_eca.ingest import (
+    IngestError,
+    SourceFile,
+    discover_pms,
+    discover_proact,
+    load_source,
+    newest_pms_export,
+)
 from als_eca.ingest.loader import empty_table, read_header
 from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
 
@@ -66,9 +73,7 @@ def locate(directory: Path) -> tuple[Path | None, Path | None]:
     if (directory / "proact").is_dir() or (directory / "pms").is_dir():
         proact = directory / "proact" if (directory / "proact").is_dir() else None
         pms = directory / "pms" if (directory / "pms").is_dir() else None
-    elif directory.name.startswith("pms_export_"):
-        pms = directory
-    elif any(p.is_dir() and p.name.startswith("pms_export_") for p in directory.iterdir()):
+    elif directory.name.startswith("pms_export_") or any(p.is_dir() and p.name.startswith("pms_export_") for p in directory.iterdir()):
         pms = directory
     else:
         proact = directory

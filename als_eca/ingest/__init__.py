@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
+from als_eca.ingest.cascade import held_back_patients
 from als_eca.ingest.discover import SourceFile, discover_pms, discover_proact, newest_pms_export
 from als_eca.ingest.loader import IngestError, LoadResult, empty_table, load_file
-from als_eca.ingest.cascade import held_back_patients
 from als_eca.ingest.manifest import read_manifest, reconcile
 from als_eca.ingest.pseudonym import pseudonym_key
 
