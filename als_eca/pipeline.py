@@ -43,19 +43,13 @@ def inputs_fingerprint(settings) -> str:
     return digest.hexdigest()
 
 
-def _stamp_path(settings) -> Path:
-    return settings.warehouse.resolve().parent / f".{settings.warehouse.name}.last_run.json"
-
-
 def up_to_date(settings) -> str | None:
-    """The id of the last successful run if nothing it depended on has changed since, else None."""
-    import json
+    """The id of the last successful run if nothing it depended on has changed since and no run has written the
+    warehouse after it (the record lives in the warehouse: als_eca/run_state.py)."""
+    from als_eca.run_state import last_success
 
-    stamp = _stamp_path(settings)
-    if not stamp.exists() or not settings.warehouse.exists():
-        return None
-    last = json.loads(stamp.read_text())
-    return last["run_id"] if last.get("fingerprint") == inputs_fingerprint(settings) else None
+    last = last_success(settings.warehouse)
+    return last[0] if last and last[1] == inputs_fingerprint(settings) else None
 
 
 def root_cause(error) -> str:
@@ -118,9 +112,9 @@ def run_pipeline(
             or "run failed"
     checks = len(result.get_asset_check_evaluations())
     if result.success:
-        import json
+        from als_eca.run_state import record_success
 
-        _stamp_path(settings).write_text(json.dumps({"run_id": result.run_id, "fingerprint": fingerprint}))
+        record_success(settings.warehouse, result.run_id, fingerprint)
     return RunSummary(
         result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse,
         snapshot=settings.snapshot_dir / "snapshot.duckdb",

@@ -21,6 +21,10 @@ class WarehouseResource(dg.ConfigurableResource):
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only)
+        if not read_only:
+            from als_eca.run_state import invalidate
+
+            invalidate(con)  # this run changes the warehouse: "up to date" no longer holds until it succeeds
         try:
             yield con
         finally:

@@ -198,3 +198,25 @@ def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pip
         stat = treatment.stat()
         os.utime(treatment, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
         assert up_to_date(settings) is None
+
+
+def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data):
+    """A forced run that rebuilds PRO-ACT and then fails on the PMS export leaves no "up to date" record; with the
+    same files back, the next plain run rebuilds instead of skipping over a half-built warehouse."""
+    from als_eca.pipeline import run_pipeline
+
+    export = sorted((pipeline_data / "pms").iterdir())[-1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        mp.delenv("DAGSTER_HOME", raising=False)
+        args = {"proact": pipeline_data / "proact", "pms": pipeline_data / "pms", "warehouse": pipeline_run.warehouse}
+        assert run_pipeline(**args, force=True).success  # (the previous test touched a file)
+        assert run_pipeline(**args, force=False).up_to_date
+        (export / "dm.csv").rename(export / "dm.csv.away")  # a half-copied export: the manifest lists dm.csv
+        try:
+            failed = run_pipeline(**args, force=True)
+        finally:
+            (export / "dm.csv.away").rename(export / "dm.csv")  # (rename keeps the modification time)
+        assert not failed.success and "dm.csv" in failed.failure and "listed in manifest.json" in failed.failure
+        again = run_pipeline(**args, force=False)
+        assert not again.up_to_date and again.success and again.materialised
