@@ -34,41 +34,60 @@ def _days(value: float | None) -> str:
     return "not reached" if value is None else f"{value:.0f} days ({value / 30.44:.1f} months)"
 
 
+def _not_estimable(store: AnalysisStore, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        numbers = store.load_json(name) if store.path(f"{name}.json").exists() else {}
+        if isinstance(numbers, dict) and numbers.get("not_estimable"):
+            return f"{name}: {numbers['not_estimable']}"
+    return None
+
+
+def _section(store: AnalysisStore, title: str, asset: str, needs: tuple[str, ...], build) -> Section:
+    """A section of the report, or - when a step it needs could not make its estimate on this cohort - the
+    section with the reason instead of numbers (never a crash, never a stale figure)."""
+    reason = _not_estimable(store, needs)
+    if reason is not None:
+        return Section(title, asset, [f"Not estimable on this cohort - {reason}."])
+    return Section(title, asset, build())
+
+
 def build_sections(store: AnalysisStore) -> list[Section]:
     frame, png, numbers = store.load_frame, store.load_png, store.load_json
-    results = numbers("results")
-    surv = numbers("survival")
-    km_t, km_c = results["km"]["treated"], results["km"]["control"]
     flow = numbers("cohort_flow")
-    cox = numbers("cox_model")
-    prog = numbers("progression")
-    safety = numbers("safety_tables")
+    matched = _not_estimable(store, ("matched_cohort",)) is None
+    results = numbers("results") if matched else {}
 
+    def survival_text() -> str:
+        surv, km_t, km_c = numbers("survival"), results["km"]["treated"], results["km"]["control"]
+        return (f"Deaths: {km_t['events']} of {km_t['n']} BM-MSC, {km_c['events']} of {km_c['n']} controls; log-rank "
+                f"chi-square {surv['logrank']['chisq']:.2f}, p {_p(surv['logrank']['p'])}. Median survival: BM-MSC "
+                f"{_days(km_t['median'])}, control {_days(km_c['median'])}. RMST at "
+                f"{surv['rmst']['treated']['tau']:.0f} days: BM-MSC {surv['rmst']['treated']['estimate']:.0f} (SE "
+                f"{surv['rmst']['treated']['se']:.1f}), control {surv['rmst']['control']['estimate']:.0f} (SE "
+                f"{surv['rmst']['control']['se']:.1f}).")
+
+    pairs = f"{len(results['matching']['pairs'])} pairs" if matched else "not estimable"
     sections = [
         Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
             f"Eligible: {flow['eligible'].get('PMS', 0)} BM-MSC (PMS) patients and "
-            f"{flow['eligible'].get('PRO-ACT', 0)} PRO-ACT placebo controls; matched 1:1: "
-            f"{len(results['matching']['pairs'])} pairs.",
+            f"{flow['eligible'].get('PRO-ACT', 0)} PRO-ACT placebo controls; matched 1:1: {pairs}.",
             frame("cohort_flow"),
         ]),
-        Section("Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort", [
+        _section(store, "Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort",
+                 ("propensity_scores", "matched_cohort"), lambda: [
             "Logistic regression (R glm, binomial) of treatment on age, sex, onset site, baseline ALSFRS-R, riluzole "
             "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
             _display(frame("propensity_coefficients")),
             Image("Propensity-score distributions, all and matched", png("ps_overlap")),
         ]),
-        Section("Baseline characteristics (Table 1) and balance", "analysis/balance", [
+        _section(store, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",), lambda: [
             "Before matching:", _display(frame("table1_before")),
             "After matching:", _display(frame("table1_matched")),
             "Standardised mean differences (MatchIt's definition; target < 0.1):", _display(frame("smd")),
             Image("Love plot: absolute standardised mean differences before and after matching", png("love_plot")),
         ]),
-        Section("Overall survival, matched set", "analysis/survival", [
-            f"Deaths: {km_t['events']} of {km_t['n']} BM-MSC, {km_c['events']} of {km_c['n']} controls; log-rank "
-            f"chi-square {surv['logrank']['chisq']:.2f}, p {_p(surv['logrank']['p'])}. Median survival: BM-MSC "
-            f"{_days(km_t['median'])}, control {_days(km_c['median'])}. RMST at {surv['rmst']['treated']['tau']:.0f} "
-            f"days: BM-MSC {surv['rmst']['treated']['estimate']:.0f} (SE {surv['rmst']['treated']['se']:.1f}), "
-            f"control {surv['rmst']['control']['estimate']:.0f} (SE {surv['rmst']['control']['se']:.1f}).",
+        _section(store, "Overall survival, matched set", "analysis/survival", ("survival",), lambda: [
+            survival_text(),
             _display(frame("km_summary")),
             _display(frame("rmst")),
             Image("Kaplan-Meier curves with number at risk, matched set", png("km_matched")),
@@ -76,26 +95,27 @@ def build_sections(store: AnalysisStore) -> list[Section]:
             "Pairwise log-rank tests between injection groups (no multiplicity adjustment):",
             _display(frame("pairwise_logrank")) if store.path("pairwise_logrank.parquet").exists() else "n/a",
         ]),
-        Section("Cox proportional hazards model", "analysis/cox_model", [
+        _section(store, "Cox proportional hazards model", "analysis/cox_model", ("cox_model",), lambda: [
             "Efron ties; injection group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54. "
-            f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {_p(cox['ph_global_p'])}.",
+            f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {_p(numbers('cox_model')['ph_global_p'])}.",
             _display(frame("cox")),
             "Variance clustered on the matched pair (robust SE):",
             _display(frame("cox_robust")),
             _display(frame("cox_zph")),
-            *([Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest"))]
-              if cox.get("estimable") else []),
+            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest")),
         ]),
-        Section("Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression", [
+        _section(store, "Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression",
+                 ("progression",), lambda: [
             f"Progression speed (48 - baseline ALSFRS-R) / months from (diagnosis - 12 months): control "
-            f"{prog['speed_control_mean']:.2f}, BM-MSC {prog['speed_treated_mean']:.2f} points/month "
-            f"(Welch t-test p {_p(prog['speed_p'])}).",
+            f"{numbers('progression')['speed_control_mean']:.2f}, BM-MSC "
+            f"{numbers('progression')['speed_treated_mean']:.2f} points/month "
+            f"(Welch t-test p {_p(numbers('progression')['speed_p'])}).",
             _display(frame("comparisons")),
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
             _display(frame("korean")),
             Image("Korean vs non-Korean BM-MSC patients", png("km_korean")),
         ]),
-        Section("Sensitivity analyses", "analysis/sensitivity", [
+        _section(store, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "
             "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the ALSFRS follow-up "
             "(+30 days). The paper's rule takes deaths from the death file whenever they occurred but censors "
@@ -103,9 +123,9 @@ def build_sections(store: AnalysisStore) -> list[Section]:
             "survival and favours treatment - (c) shows by how much.",
             _display(frame("sensitivity")),
         ]),
-        Section("Safety (Tables 2-4)", "analysis/safety_tables", [
-            f"Safety population: {safety['n_safety']} PMS patients; events within one year of the first injection. "
-            "Cells: n patients (% of the safety population) [events].",
+        _section(store, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
+            f"Safety population: {numbers('safety_tables')['n_safety']} PMS patients; events within one year of the "
+            "first injection. Cells: n patients (% of the safety population) [events].",
             _display(frame("safety_overview"), drop=("pct",)),
             "Table 2 - adverse events in at least 5 % of patients:",
             _display(frame("ae_table"), drop=("pct",)),

@@ -91,6 +91,59 @@ def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
     return cohort
 
 
+# What makes an estimate impossible on a given cohort (too few patients or events, separation, a singular design, an
+# empty group): the statistics raise these; a step reports them as "not estimable" instead of failing the run.
+NOT_ESTIMABLE_ERRORS = (ValueError, ZeroDivisionError, FloatingPointError, ArithmeticError)
+
+
+def _not_estimable_reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _upstream_reason(store: AnalysisStore, upstream: tuple[str, ...]) -> str | None:
+    for name in upstream:
+        path = store.path(f"{name}.json")
+        if path.exists():
+            numbers = store.load_json(name)
+            if isinstance(numbers, dict) and numbers.get("not_estimable"):
+                return f"{name} not estimable ({numbers['not_estimable']})"
+    return None
+
+
+def _guarded(warehouse: WarehouseResource, name: str, upstream: tuple[str, ...], body,
+             context: str | None = None) -> dg.MaterializeResult:
+    """Run a step's body; when its input cannot support an estimate, record `{"not_estimable": reason}` under
+    the step's name (and in results.json for the matched analysis), show it in the UI and let the run go on. The
+    `estimable` check of the asset turns it into a warning."""
+    import numpy as np
+
+    store = _store(warehouse)
+    reason = _upstream_reason(store, upstream)
+    if reason is None:
+        try:
+            return body(store)
+        except (*NOT_ESTIMABLE_ERRORS, np.linalg.LinAlgError) as exc:
+            reason = _not_estimable_reason(exc) + (f" (on {context})" if context else "")
+    store.save_json(name, {"not_estimable": reason})
+    if name == "matched_cohort":
+        store.save_json("results", {"not_estimable": reason})
+    return dg.MaterializeResult(metadata={"estimable": False, "not_estimable": reason})
+
+
+def _estimable_check(name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=_key(name), name="estimable",
+                    description="The step could make its estimate on this cohort (else the reason is recorded: too "
+                                "few patients or events, separation, a singular design, an empty group).")
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        store = _store(warehouse)
+        numbers = store.load_json(name) if store.path(f"{name}.json").exists() else {}
+        reason = numbers.get("not_estimable") if isinstance(numbers, dict) else None
+        return dg.AssetCheckResult(passed=reason is None, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"not_estimable": reason or "estimable"})
+
+    return _check
+
+
 @dg.asset(key=_key("cohort_flow"), deps=[COHORT], group_name="analysis", kinds={"python"},
           description="Figure 1 - patients per source, each exclusion in the paper's order, eligible.")
 def cohort_flow(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -105,18 +158,28 @@ def cohort_flow(warehouse: WarehouseResource) -> dg.MaterializeResult:
           description="Propensity score: logistic regression (as R glm, unpenalised) of treatment on age, sex, onset "
                       "site, baseline ALSFRS-R, riluzole and disease duration, over the eligible cohort.")
 def propensity_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
     cohort = _cohort(warehouse)
-    store.save_frame("cohort", cohort)
-    out = _steps().propensity(cohort[cohort["eligible"]])
-    return dg.MaterializeResult(metadata=_persist(store, "propensity_scores", out, {"n": out.numbers["n"]}))
+    _store(warehouse).save_frame("cohort", cohort)
+
+    eligible = cohort[cohort["eligible"]]
+
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().propensity(eligible)
+        return dg.MaterializeResult(metadata=_persist(store, "propensity_scores", out, {"n": out.numbers["n"]}))
+
+    n_treated = int(eligible["treated"].sum())
+    return _guarded(warehouse, "propensity_scores", (), body,
+                    context=f"{n_treated} treated and {len(eligible) - n_treated} controls")
 
 
 @dg.asset(key=_key("matched_cohort"), deps=[_key("propensity_scores")], group_name="analysis", kinds={"python"},
           description="1:1 greedy nearest-neighbour matching on the score in MatchIt's order, and the outcome "
                       "analysis of the matched set; writes results.json exactly as `als-eca analyze`.")
 def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
+    return _guarded(warehouse, "matched_cohort", ("propensity_scores",), _matched_cohort)
+
+
+def _matched_cohort(store: AnalysisStore) -> dg.MaterializeResult:
     cohort = store.load_frame("cohort")
     result, out = _steps().matched_analysis(cohort[cohort["eligible"]])
     store.save_pickle("study_result", result)
@@ -133,6 +196,8 @@ def matched_cohort(warehouse: WarehouseResource) -> dg.MaterializeResult:
                 description="The matching used exactly the scores of the propensity_scores asset.")
 def matched_on_the_published_scores(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     store = _store(warehouse)
+    if store.load_json("matched_cohort").get("not_estimable"):
+        return dg.AssetCheckResult(passed=True, metadata={"note": "no matching: not estimable"})
     published = store.load_frame("propensity_scores").set_index("subject_id")["ps"]
     used = store.load_frame("matched_scores").set_index("subject_id")["ps"].reindex(published.index)
     gap = float((published - used).abs().max())
@@ -143,16 +208,22 @@ def matched_on_the_published_scores(warehouse: WarehouseResource) -> dg.AssetChe
           description="Balance: SMDs before/after (MatchIt's definition), Table 1 with t and chi-square tests, "
                       "love plot and propensity-score overlap.")
 def balance(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
-    out = _steps().balance(store.load_pickle("study_result"), store.load_frame("cohort"))
-    return dg.MaterializeResult(metadata=_persist(store, "balance", out, {
-        "max_abs_smd_after": out.numbers["max_abs_smd_after"]}))
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().balance(store.load_pickle("study_result"), store.load_frame("cohort"))
+        return dg.MaterializeResult(metadata=_persist(store, "balance", out, {
+            "max_abs_smd_after": out.numbers["max_abs_smd_after"]}))
+
+    return _guarded(warehouse, "balance", ("matched_cohort",), body)
 
 
 @dg.asset_check(asset=_key("balance"), name="smd_below_0_1", description="After matching every standardised "
                 "mean difference is below 0.1 (the paper's balance criterion).")
 def smd_below_0_1(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    smd = _store(warehouse).load_frame("smd")
+    store = _store(warehouse)
+    if store.load_json("balance").get("not_estimable"):
+        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"note": "no matched set: see the estimable check"})
+    smd = store.load_frame("smd")
     bad = smd[smd["smd_after"].abs() >= 0.1]
     return dg.AssetCheckResult(passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"covariates_over_0_1": _md_table(bad) if not bad.empty else "none"})
@@ -162,41 +233,52 @@ def smd_below_0_1(warehouse: WarehouseResource) -> dg.AssetCheckResult:
           description="Kaplan-Meier (log CI) by arm and injection group, medians, 1-3 year survival, log-rank, "
                       "RMST at tau.")
 def survival(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
-    out = _steps().survival(store.load_pickle("study_result"))
-    return dg.MaterializeResult(metadata=_persist(store, "survival", out, {
-        "logrank_p": out.numbers["logrank"]["p"], "rmst_difference_days": out.numbers["rmst_difference_days"]}))
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().survival(store.load_pickle("study_result"))
+        return dg.MaterializeResult(metadata=_persist(store, "survival", out, {
+            "logrank_p": out.numbers["logrank"]["p"], "rmst_difference_days": out.numbers["rmst_difference_days"]}))
+
+    return _guarded(warehouse, "survival", ("matched_cohort",), body)
 
 
 @dg.asset(key=_key("cox_model"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
           description="Cox PH (Efron): injection group vs control, sex, onset site, riluzole, ALSFRS-R >= 31, "
                       "age >= 54; model-based and pair-clustered SE; Schoenfeld-residual PH test; forest plot.")
 def cox_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
-    out = _steps().cox(store.load_pickle("study_result"))
-    return dg.MaterializeResult(metadata=_persist(store, "cox_model", out, {
-        "estimable": out.numbers["estimable"], "hr_single": out.numbers["hr"].get("group_single"),
-        "ph_global_p": out.numbers["ph_global_p"]}))
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().cox(store.load_pickle("study_result"))
+        if not out.numbers["estimable"]:
+            out.numbers["not_estimable"] = "the Cox model cannot be fitted on this matched set"
+        return dg.MaterializeResult(metadata=_persist(store, "cox_model", out, {
+            "estimable": out.numbers["estimable"], "hr_single": out.numbers["hr"].get("group_single"),
+            "ph_global_p": out.numbers["ph_global_p"]}))
+
+    return _guarded(warehouse, "cox_model", ("matched_cohort",), body)
 
 
 @dg.asset(key=_key("progression"), deps=[_key("matched_cohort"), VISITS], group_name="analysis",
           kinds={"python"},
           description="Initial progression speed, ALSFRS-R change to 12 months, Korean vs non-Korean subgroup.")
 def progression(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
     visits = _read(warehouse, "SELECT subject_id, visit_day, alsfrs_r_total FROM marts.fct_visit "
                               "WHERE instrument = 'ALSFRS-R' AND alsfrs_r_total IS NOT NULL")
-    out = _steps().progression(store.load_pickle("study_result"), visits)
-    return dg.MaterializeResult(metadata=_persist(store, "progression", out, {"speed_p": out.numbers["speed_p"]}))
+
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().progression(store.load_pickle("study_result"), visits)
+        return dg.MaterializeResult(metadata=_persist(store, "progression", out, {"speed_p": out.numbers["speed_p"]}))
+
+    return _guarded(warehouse, "progression", ("matched_cohort",), body)
 
 
 @dg.asset(key=_key("sensitivity"), deps=[_key("matched_cohort")], group_name="analysis", kinds={"python"},
           description="Sensitivity analyses: progression speed added to the PS model; patients within the speed IQR.")
 def sensitivity(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = _store(warehouse)
-    cohort = store.load_frame("cohort")
-    out = _steps().sensitivity(cohort[cohort["eligible"]])
-    return dg.MaterializeResult(metadata=_persist(store, "sensitivity", out))
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        cohort = store.load_frame("cohort")
+        out = _steps().sensitivity(cohort[cohort["eligible"]])
+        return dg.MaterializeResult(metadata=_persist(store, "sensitivity", out))
+
+    return _guarded(warehouse, "sensitivity", ("matched_cohort",), body)
 
 
 @dg.asset(key=_key("safety_tables"), deps=[ADVERSE_EVENTS, PATIENTS], group_name="analysis", kinds={"python"},
@@ -205,8 +287,12 @@ def sensitivity(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def safety_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ae = _read(warehouse, "SELECT * FROM marts.fct_adverse_event WHERE source = 'PMS'")
     n_safety = int(_read(warehouse, "SELECT count(*) AS n FROM marts.dim_patient WHERE source = 'PMS'")["n"][0])
-    out = _steps().safety(ae, n_safety)
-    return dg.MaterializeResult(metadata=_persist(_store(warehouse), "safety_tables", out, {"n_safety": n_safety}))
+
+    def body(store: AnalysisStore) -> dg.MaterializeResult:
+        out = _steps().safety(ae, n_safety)
+        return dg.MaterializeResult(metadata=_persist(store, "safety_tables", out, {"n_safety": n_safety}))
+
+    return _guarded(warehouse, "safety_tables", (), body)
 
 
 @dg.asset(key=_key("study_report"),
@@ -224,4 +310,6 @@ def study_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 analysis_assets = [cohort_flow, propensity_scores, matched_cohort, balance, survival, cox_model, progression, sensitivity, safety_tables,
                    study_report]
-analysis_checks = [smd_below_0_1, matched_on_the_published_scores]
+ESTIMATED_STEPS = ("propensity_scores", "matched_cohort", "balance", "survival", "cox_model", "progression",
+                   "sensitivity", "safety_tables")
+analysis_checks = [smd_below_0_1, matched_on_the_published_scores, *(_estimable_check(n) for n in ESTIMATED_STEPS)]

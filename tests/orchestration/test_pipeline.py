@@ -220,3 +220,48 @@ def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data
         assert not failed.success and "dm.csv" in failed.failure and "listed in manifest.json" in failed.failure
         again = run_pipeline(**args, force=False)
         assert not again.up_to_date and again.success and again.materialised
+
+
+@pytest.mark.parametrize("cohort", ["3 treated and 11 controls", "one patient per injection group"])
+def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(pipeline_run, tmp_path, cohort):
+    """Every analysis step either estimates or records why it cannot; the run succeeds with warnings."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.analysis import ESTIMATED_STEPS, analysis_assets, analysis_checks
+    from orchestration.resources import WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(pipeline_run.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        if cohort == "3 treated and 11 controls":
+            keep = """(SELECT subject_id FROM marts.mart_survival_cohort WHERE eligible AND treated = 1 ORDER BY subject_id
+                       LIMIT 3) UNION ALL (SELECT subject_id FROM marts.mart_survival_cohort WHERE eligible
+                       AND treated = 0 ORDER BY subject_id LIMIT 11)"""
+        else:  # the multiple-injection group reduced to one patient
+            keep = """(SELECT subject_id FROM marts.mart_survival_cohort WHERE eligible AND "group" = 'multiple'
+                       ORDER BY subject_id LIMIT 1) UNION ALL (SELECT subject_id FROM marts.mart_survival_cohort
+                       WHERE eligible AND coalesce("group", '') <> 'multiple')"""
+        con.execute(f"UPDATE marts.mart_survival_cohort SET eligible = false WHERE subject_id NOT IN ({keep})")
+    result = dg.materialize([*analysis_assets, *analysis_checks],
+                            resources={"warehouse": WarehouseResource(path=str(warehouse))},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    store = tmp_path / "analysis"
+    reasons = {}
+    for name in ESTIMATED_STEPS:
+        numbers = json.loads((store / f"{name}.json").read_text())
+        if "not_estimable" in numbers:
+            reasons[name] = numbers["not_estimable"]
+    assert reasons, "a degenerate cohort leaves something not estimable"
+    if cohort == "3 treated and 11 controls":
+        assert "3 treated and 11 controls" in reasons["propensity_scores"]
+    warned = {e.asset_key.path[-1] for e in result.get_asset_check_evaluations()
+              if e.check_name == "estimable" and not e.passed}
+    assert warned == set(reasons)
+    results = json.loads((store / "results.json").read_text())
+    if "matched_cohort" in reasons:
+        assert results == {"not_estimable": reasons["matched_cohort"]}
+    html = (tmp_path / "report" / "study_report.html").read_text()
+    assert "Not estimable on this cohort" in html
