@@ -25,6 +25,7 @@ from als_eca.ingest import (
     load_source,
     newest_pms_export,
 )
+from als_eca.ingest.discover import pms_sources
 from als_eca.ingest.loader import empty_table, read_header
 from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
 
@@ -67,6 +68,8 @@ def locate(directory: Path) -> tuple[Path | None, Path | None]:
     """(PRO-ACT folder, PMS folder of exports) for DIR: a PRO-ACT download, a folder of `pms_export_*` deliveries,
     one delivery, or a folder holding `proact/` and `pms/` (as `als-eca generate` writes)."""
     directory = Path(directory)
+    if directory.is_file() and directory.suffix.lower() == ".zip":
+        return directory, None  # the PRO-ACT download as its archive
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such folder")
     proact = pms = None
@@ -92,8 +95,7 @@ def _variant(path: Path) -> str:
 def _one_export(pms: Path) -> tuple[Path, list[SourceFile]]:
     """A single delivery folder is inspected as it is; a folder of deliveries by its newest one."""
     if pms.name.startswith("pms_export_"):
-        files = {p.name.lower(): p for p in pms.iterdir() if p.is_file()}
-        return pms, [SourceFile(t, files.get(f"{t.name}.csv"), pms / f"{t.name}.csv") for t in PMS_TABLES]
+        return pms, pms_sources(pms)
     export = newest_pms_export(pms)
     return export, discover_pms(pms)
 

@@ -32,7 +32,10 @@ def inputs_fingerprint(settings) -> str:
 
     digest = hashlib.sha256()
     for folder in (settings.proact_dir, settings.pms_dir):
-        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else []:
+        folder = Path(folder)
+        files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file()) \
+            if folder.is_dir() else []
+        for path in files:
             stat = path.stat()
             digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     for folder in CODE_DIRS:

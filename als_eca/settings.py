@@ -60,7 +60,8 @@ def _readable_dir(path: Path, what: str, variable: str) -> None:
 
 def preflight(settings: Settings) -> None:
     """Check every path a run needs before anything is written: one line naming the path, never a traceback."""
-    _readable_dir(settings.proact_dir, "PRO-ACT folder", "ALS_ECA_PROACT_DIR")
+    if not (settings.proact_dir.is_file() and settings.proact_dir.suffix.lower() == ".zip"):  # (a zip of it works)
+        _readable_dir(settings.proact_dir, "PRO-ACT folder", "ALS_ECA_PROACT_DIR")
     _readable_dir(settings.pms_dir, "PMS folder", "ALS_ECA_PMS_DIR")
     warehouse = settings.warehouse
     if warehouse.is_dir():

@@ -29,8 +29,10 @@ def newest_pms_export(pms_dir: Path) -> str | None:
 def proact_fingerprints(proact_dir: Path, previous: dict[str, dict]) -> dict[str, dict]:
     """{file name: {size, mtime_ns, sha256}}; sha256 reused from `previous` while size and mtime are unchanged."""
     prints = {}
-    for path in sorted(proact_dir.glob("*")) if proact_dir.is_dir() else []:
-        if not path.is_file() or path.suffix.lower() != ".csv":
+    # the download as a folder of CSV (or .csv.gz) files, or as one .zip archive
+    candidates = [proact_dir] if proact_dir.is_file() else sorted(proact_dir.glob("*")) if proact_dir.is_dir() else []
+    for path in candidates:
+        if not path.is_file() or not path.name.lower().endswith((".csv", ".csv.gz", ".zip")):
             continue
         stat = path.stat()
         old = previous.get(path.name, {})

@@ -10,7 +10,7 @@ import duckdb
 from als_eca.ingest.cascade import held_back_patients
 from als_eca.ingest.discover import SourceFile, discover_pms, discover_proact, newest_pms_export
 from als_eca.ingest.loader import IngestError, LoadResult, empty_table, load_file
-from als_eca.ingest.manifest import read_manifest, reconcile
+from als_eca.ingest.manifest import export_encoding, read_manifest, reconcile
 from als_eca.ingest.pseudonym import pseudonym_key
 
 __all__ = ["IngestError", "LoadResult", "SourceFile", "discover_pms", "discover_proact", "load_all", "load_source",
@@ -29,10 +29,12 @@ def load_source(con: duckdb.DuckDBPyConnection, source: SourceFile) -> LoadResul
         if schema.required_file:
             raise IngestError(source.expected or f"{schema.source}/{schema.name}", source.absent_message)
         return empty_table(con, schema)
+    encoding = "utf-8"
     if schema.source == "pms":
         reconcile(path.parent, path.name)
+        encoding = export_encoding(path.parent)
     return load_file(con, schema, path, key=pseudonym_key() if schema.pseudonymised else None,
-                     held_back=held_back_patients(con, schema))
+                     held_back=held_back_patients(con, schema), encoding=encoding)
 
 
 def load_all(con: duckdb.DuckDBPyConnection, proact_dir: Path, pms_dir: Path) -> list[LoadResult]:

@@ -15,9 +15,12 @@ _EXPORT = re.compile(r"^pms_export_(\d{4}-\d{2}-\d{2})$")
 def proact_form_of(file_name: str) -> str | None:
     """`PROACT_ALSFRS.csv`, `alsfrs.csv`, `F_PROACT_ALSFRS.CSV`, `AlsHistory.csv` -> the form name, else None."""
     stem = file_name.lower()
-    if not stem.endswith(".csv"):
+    for suffix in (".csv.gz", ".csv"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    else:
         return None
-    stem = stem[: -len(".csv")]
     for prefix in _PREFIXES:
         if stem.startswith(prefix):
             stem = stem[len(prefix):]
@@ -48,15 +51,42 @@ class DiscoveryError(Exception):
     pass
 
 
+def unpacked_download(archive: Path) -> Path:
+    """A `.zip` of the download, unpacked once per content into the temporary folder; the folder inside it that
+    holds the most PRO-ACT forms (archives often wrap the files in a folder of their own)."""
+    import hashlib
+    import tempfile
+    import zipfile
+
+    from als_eca.checksum import sha256_file
+
+    target = Path(tempfile.gettempdir()) / f"als-eca-proact-{sha256_file(archive)[:16]}"
+    if not (target / ".complete").exists():
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(target)
+        except zipfile.BadZipFile as exc:
+            raise DiscoveryError(f"{archive}: not a readable zip archive ({exc})") from None
+        (target / ".complete").write_text(hashlib.sha256(str(archive).encode()).hexdigest())
+    folders = {p.parent for p in target.rglob("*") if proact_form_of(p.name)}
+    if not folders:
+        raise DiscoveryError(f"{archive}: no PRO-ACT form in the archive")
+    return max(folders, key=lambda d: (sum(1 for p in d.iterdir() if proact_form_of(p.name)), -len(d.parts)))
+
+
 def discover_proact(directory: Path) -> list[SourceFile]:
-    """One entry per PRO-ACT form; two files naming the same form is an error (which one is meant?)."""
+    """One entry per PRO-ACT form; two files naming the same form is an error (which one is meant?). The download
+    may also be given as its `.zip` archive."""
     directory = Path(directory)
+    if directory.is_file() and directory.suffix.lower() == ".zip":
+        directory = unpacked_download(directory)
     if not directory.is_dir():
         raise DiscoveryError(f"PRO-ACT folder {directory} does not exist (set ALS_ECA_PROACT_DIR)")
     found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
         form = proact_form_of(path.name)
-        if form is None or not path.is_file():
+        # (a dangling link or an unreadable file is found, and fails its load naming the path: never "absent")
+        if form is None or path.is_dir():
             continue
         if form in found:
             raise DiscoveryError(f"two files for PRO-ACT form {form}: {found[form].name} and {path.name}")
@@ -78,6 +108,16 @@ def newest_pms_export(directory: Path) -> Path:
 
 def discover_pms(directory: Path) -> list[SourceFile]:
     export = newest_pms_export(directory)
-    files = {p.name.lower(): p for p in export.iterdir() if p.is_file()}
-    return _patient_table_first(
-        [SourceFile(t, files.get(f"{t.name}.csv"), export / f"{t.name}.csv") for t in PMS_TABLES])
+    return _patient_table_first(pms_sources(export))
+
+
+def pms_sources(export: Path) -> list[SourceFile]:
+    """The domain files of one delivery folder (`dm.csv` or `dm.csv.gz`, any case)."""
+    files = {p.name.lower(): p for p in export.iterdir() if not p.is_dir()}
+    out = []
+    for t in PMS_TABLES:
+        found = [files[n] for n in (f"{t.name}.csv", f"{t.name}.csv.gz") if n in files]
+        if len(found) > 1:
+            raise DiscoveryError(f"two files for PMS domain {t.name} in {export}: {found[0].name} and {found[1].name}")
+        out.append(SourceFile(t, found[0] if found else None, export / f"{t.name}.csv"))
+    return out

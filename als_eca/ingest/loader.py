@@ -19,15 +19,18 @@ line number for every loaded row would cost a window over the whole file (it dou
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
-from als_eca.checksum import FileStats, file_stats
+from als_eca.checksum import FileStats, file_stats, open_source, sha256_file
 from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql, pseudonymise
 from als_eca.ingest.schemas import PATIENT_TABLES, VARCHAR, TableSchema, by_table
 
@@ -97,7 +100,7 @@ def _q(name: str) -> str:
 
 def read_header(path: Path) -> list[str]:
     """The header's column names. Fails, naming the file, on an empty file, a non-comma delimiter or bad bytes."""
-    with path.open("rb") as handle:
+    with open_source(path) as handle:
         first = handle.readline(1 << 20)
     if not first.strip():
         raise IngestError(path, "file is empty: no header line", line=1)
@@ -149,7 +152,7 @@ def _output_columns(schema: TableSchema) -> dict[str, str]:
 
 def load_file(
     con: duckdb.DuckDBPyConnection, schema: TableSchema, path: Path, *, key: bytes | None = None,
-    held_back: HeldBack | None = None,
+    held_back: HeldBack | None = None, encoding: str = "utf-8",
 ) -> LoadResult:
     """Load `path` into `raw.<schema.table>`, replacing it; see the module docstring for the steps.
 
@@ -160,14 +163,36 @@ def load_file(
     `CREATE TABLE ... AS SELECT` over `read_csv`; rejected rows are then moved to quarantine (cheap: usually none).
     """
     path = Path(path)
-    key_bytes = key
     if schema.pseudonymised and key is None:
         raise ValueError(f"{schema.table} holds patient keys: a pseudonym key is required")
+    if path.is_symlink() and not path.exists():
+        raise IngestError(path, f"dangling link (to {os.readlink(path)})")
     if not path.is_file():
-        raise IngestError(path, "file not found or unreadable")
+        raise IngestError(path, "file not found")
+    try:
+        with open_source(path) as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise IngestError(path, f"file cannot be read ({exc.strerror or exc})") from None
+    if is_utf8(encoding):
+        return _load_file(con, schema, path, path, encoding, key, held_back)
+    readable = transcode_to_utf8(path, encoding)  # a temporary UTF-8 copy: same records, same lines
+    try:
+        return _load_file(con, schema, readable, path, encoding, key, held_back)
+    finally:
+        readable.unlink(missing_ok=True)
+
+
+def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: str, key: bytes | None,
+               held_back: HeldBack | None) -> LoadResult:
+    """`load_file` on `path`, the file as read (UTF-8), for `delivered`, the file as named in the audit."""
+    key_bytes = key
     ensure_raw_schema(con)
-    header = read_header(path)
-    warnings = _header_warnings(schema, header, path)
+    try:
+        header = read_header(path)
+    except IngestError as exc:  # (named as delivered, not as the temporary UTF-8 copy)
+        raise IngestError(delivered, exc.reason, exc.line, exc.column) from None
+    warnings = _header_warnings(schema, header, delivered)
     # The checksum and line count run in a thread while DuckDB scans the file (hashlib releases the GIL).
     stats_future = _STATS_POOL.submit(file_stats, path)
     for w in warnings:
@@ -183,7 +208,7 @@ def load_file(
     pseudonym = None
     if schema.pseudonymised:
         key_column = src.get(schema.pseudonymised[0].lower())
-        pseudonym, pseudonym_params = pseudonym_lookup_sql(key_column, _export_patients(con, path), key)
+        pseudonym, pseudonym_params = pseudonym_lookup_sql(key_column, _export_patients(con, delivered), key)
         params.update(pseudonym_params)
 
     plan = _plan(schema, src, pseudonym)
@@ -212,17 +237,17 @@ def load_file(
                                               delim = ',', quote = '"', escape = '"', strict_mode = true,
                                               encoding = 'utf-8', store_rejects = true,
                                               rejects_table = '{rej}', rejects_scan = '{scan}')))""",
-                {**params, "file": path.name},
+                {**params, "file": delivered.name},
             )
         except duckdb.Error as exc:
-            raise IngestError(path, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
+            raise IngestError(delivered, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
 
         _collect_rejects(con, rej, internal, header)
         con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
         # A fresh table's rowids follow file order (insertion order is preserved; inside this transaction they
         # start at an offset, hence `- base`), and rows moved to quarantine below leave gaps, not renumbering.
         base = con.execute(f"SELECT min(rowid) FROM raw.{t}").fetchone()[0] or 0
-        move = _Mover(con, t, path.name, base)
+        move = _Mover(con, t, delivered.name, base)
         key = _key_sql(schema, "r")
         if plan.checks:
             move(f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, why.column_name, r._bad_value AS value,
@@ -243,7 +268,7 @@ def load_file(
                 FROM _rej LEFT JOIN (SELECT unnest($lines::BIGINT[]) AS line, unnest($keys::VARCHAR[]) AS subject_key)
                      AS k USING (line)
                 ORDER BY line""",
-            {"t": t, "file": path.name, "lines": list(keys), "keys": list(keys.values())},
+            {"t": t, "file": delivered.name, "lines": list(keys), "keys": list(keys.values())},
         )
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _fail")
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _bad_value")
@@ -259,11 +284,14 @@ def load_file(
         )
         quarantined = sum(reasons.values())
         stats = stats_future.result()
-        rows_read = stats.lines - stats.blank_lines - 1  # independent of the parser: the file's data lines
+        _file_level_findings(delivered, stats, encoding)
+        if delivered != path:  # the audit names the file as delivered, with its own checksum
+            stats = replace(stats, sha256=sha256_file(delivered), bytes=delivered.stat().st_size)
+        rows_read = stats.data_records  # independent of the parser: CSV records counted from the bytes
         con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [t])
         con.execute(
             "INSERT INTO raw.load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [t, path.name, str(path.resolve()), stats.sha256, stats.bytes, rows_read, loaded, quarantined],
+            [t, delivered.name, str(delivered.resolve()), stats.sha256, stats.bytes, rows_read, loaded, quarantined],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -272,9 +300,10 @@ def load_file(
     finally:
         con.execute(f"DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
     if rows_read != loaded + quarantined:
-        warnings.append(f"{path.name}: {rows_read} data lines but {loaded} loaded + {quarantined} quarantined")
+        warnings.append(f"{delivered.name}: {rows_read} records but {loaded} loaded + {quarantined} quarantined")
     return LoadResult(
-        t, path.name, str(path.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings, reasons
+        t, delivered.name, str(delivered.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings,
+        reasons,
     )
 
 
@@ -396,6 +425,61 @@ def _reject_keys(con, schema: TableSchema, header: list[str], key: bytes | None)
             except ValueError:
                 continue
     return out
+
+
+def is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
+
+
+def transcode_to_utf8(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a file delivered in another encoding (e.g. cp949 from a Korean EDC), streamed; a byte
+    sequence that is not valid in the declared encoding is a file-level error naming its line."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+    except LookupError:
+        raise IngestError(path, f"unknown encoding {encoding!r} declared for this file") from None
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".utf8.csv")
+    out, lines = Path(name), 0
+    try:
+        with open_source(path) as source, os.fdopen(handle, "wb") as target:
+            for block in iter(lambda: source.read(1 << 22), b""):
+                try:
+                    target.write(decoder.decode(block).encode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    line = lines + block.count(b"\n", 0, exc.start) + 1
+                    raise IngestError(path, f"not valid {encoding} (the declared encoding) from this line",
+                                      line=line) from None
+                lines += block.count(b"\n")
+            target.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _guess_encoding(path: Path) -> str:
+    """What the bytes decode as, to name in the error: Korean EDC exports are often CP949 (EUC-KR)."""
+    with open_source(path) as handle:
+        sample = handle.read(1 << 24)
+    fits = []
+    for candidate in ("cp949", "cp1252"):
+        try:
+            sample.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        fits.append(candidate)
+    return " or ".join(fits) or "latin-1"
+
+
+def _file_level_findings(path: Path, stats: FileStats, encoding: str) -> None:
+    """Problems of the file as a whole: no row-level quarantine could account for them honestly."""
+    if stats.unterminated_quote_line is not None:
+        raise IngestError(path, "a quoted field opened on this line is never closed (the rest of the file would be "
+                          "swallowed into one record)", line=stats.unterminated_quote_line)
+    if stats.invalid_utf8_line is not None and is_utf8(encoding):
+        guess = _guess_encoding(path)
+        raise IngestError(path, f"not valid UTF-8 from this line; the bytes decode as {guess} - a PMS export may "
+                          'declare its encoding in manifest.json ("encoding": "cp949")', line=stats.invalid_utf8_line)
 
 
 def _header_warnings(schema: TableSchema, header: list[str], path: Path) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,17 @@ def read_manifest(export_dir: Path) -> dict:
         files = manifest["files"]
         for entry in files.values():
             int(entry["rows"]), str(entry["sha256"])
+        codecs.lookup(manifest.get("encoding", "utf-8"))
+    except LookupError:
+        raise IngestError(path, f"manifest declares an unknown encoding {manifest.get('encoding')!r}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise IngestError(path, f"manifest is not valid ({type(exc).__name__}: {exc})") from None
     return manifest
+
+
+def export_encoding(export_dir: Path) -> str:
+    """The encoding the export declares for its files (`"encoding": "cp949"`), UTF-8 by default."""
+    return read_manifest(export_dir).get("encoding", "utf-8")
 
 
 def reconcile(export_dir: Path, file_name: str) -> ManifestEntry:
@@ -46,7 +55,7 @@ def reconcile(export_dir: Path, file_name: str) -> ManifestEntry:
     if entry is None:
         raise IngestError(path, f"not listed in {export_dir.name}/manifest.json")
     stats = file_stats(path)
-    rows = stats.lines - stats.blank_lines - 1
+    rows = stats.data_records  # CSV records, not lines: a quoted field may hold a line break
     found = ManifestEntry(file_name, int(entry["rows"]), rows, str(entry["sha256"]).lower(), stats.sha256)
     if found.rows_declared != found.rows_found:
         raise IngestError(path, f"manifest declares {found.rows_declared} rows, the file has {found.rows_found}")

@@ -130,13 +130,12 @@ def test_out_of_range_alsfrs_scores_are_quarantined(tmp_path, con):
     _assert_reconciled(con, result)
 
 
-def test_latin1_bytes_quarantine_their_row_and_the_rest_loads(tmp_path, con):
+def test_bytes_that_are_not_utf8_fail_the_file_naming_the_first_bad_line(tmp_path, con):
+    """Quarantining each such row would lose them silently (the header is ASCII, the counts would balance)."""
     text = b"subject_id,Subject_Died,Death_Days\n1,Yes,10\n2,Y\xe9s,3\n3,No,\n"
-    result = load_file(con, DEATH, _write(tmp_path / "d.csv", text))
-    (line, _, _, reason), = _quarantine(con)
-    assert line == 3 and "INVALID ENCODING" in reason
-    assert result.rows_loaded == 2
-    _assert_reconciled(con, result)
+    with pytest.raises(IngestError, match="not valid UTF-8") as err:
+        load_file(con, DEATH, _write(tmp_path / "d.csv", text))
+    assert err.value.line == 3 and err.value.file.endswith("d.csv")
 
 
 def test_a_utf8_bom_crlf_and_blank_lines_load_cleanly(tmp_path, con):
@@ -147,16 +146,19 @@ def test_a_utf8_bom_crlf_and_blank_lines_load_cleanly(tmp_path, con):
 
 
 def test_an_unterminated_quote_is_never_a_silent_loss(tmp_path, con):
-    """The parser swallows the rest of the file into one rejected record: the independent line count exposes it."""
+    """The parser would swallow the rest of the file into one rejected record: a file-level error instead."""
     text = 'subject_id,Subject_Died,Death_Days\n1,Yes,10\n"2,Yes,3\n3,No,\n4,No,\n'
-    result = load_file(con, DEATH, _write(tmp_path / "d.csv", text))
-    assert result.rows_read == 4
-    assert result.rows_loaded + result.rows_quarantined < result.rows_read
-    assert any("data lines but" in w for w in result.warnings)
+    with pytest.raises(IngestError, match="never closed") as err:
+        load_file(con, DEATH, _write(tmp_path / "d.csv", text))
+    assert err.value.line == 3
+
+
+def test_the_reconciliation_check_fails_when_loaded_rows_go_missing_after_load(tmp_path, con):
     from orchestration.raw import _reconciliation
 
+    result = load_file(con, DEATH, _write(tmp_path / "d.csv", "subject_id,Subject_Died,Death_Days\n1,Yes,10\n"))
+    con.execute("DELETE FROM raw.proact_deathdata")
     assert not _reconciliation(con, result).passed
-
 
 def test_the_reconciliation_check_fails_when_loaded_rows_go_missing(tmp_path, con):
     from orchestration.raw import _reconciliation
