@@ -136,13 +136,19 @@ def run(
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB file (default: ALS_ECA_WAREHOUSE).")] = None,
     force: Annotated[bool, typer.Option(help="Run even when no source file and no code changed since the last "
                                              "successful run.")] = False,
+    wait: Annotated[bool, typer.Option(help="When another run is writing the warehouse, wait for it (--no-wait: "
+                                            "fail at once, naming it).")] = True,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
     from als_eca.pipeline import run_pipeline
     from als_eca.settings import SettingsError
+    from als_eca.warehouse_lock import WarehouseLocked
 
     try:
-        summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force)
+        summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,
+                               on_wait=lambda message: typer.echo(message, err=True))
+    except WarehouseLocked as exc:
+        raise _user_error(exc, code=3) from None
     except SettingsError as exc:
         if _DEBUG["on"]:
             raise

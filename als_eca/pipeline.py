@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def run_pipeline(
     warehouse: Path | None = None,
     log_level: str = "INFO",
     force: bool = True,
+    wait: bool = True,
+    on_wait=None,
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. Overrides are passed to the graph through the same environment
     variables the code location reads, so `dagster dev` and this command see identical settings."""
@@ -83,6 +86,7 @@ def run_pipeline(
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
+    from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
 
     settings = get_settings()
@@ -91,15 +95,25 @@ def run_pipeline(
         report = settings.warehouse.resolve().parent / "report" / "study_report.html"
         return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
                           snapshot=settings.snapshot_dir / "snapshot.duckdb", report=report)
-    fingerprint = inputs_fingerprint(settings)  # taken before the run: a file changed during it triggers a rerun
     job = build_definitions().resolve_implicit_global_asset_job_def()
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(
-        instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        raise_on_error=False,
-    )
+    # One writer: the whole run holds the warehouse lock (a second run waits, or fails at once with --no-wait).
+    with warehouse_lock(settings.warehouse, wait=wait, on_wait=on_wait or (lambda m: print(m, file=sys.stderr))):
+        if not force and (previous := up_to_date(settings)):  # (decided under the lock: a run may just have ended)
+            report = settings.warehouse.resolve().parent / "report" / "study_report.html"
+            return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
+                              snapshot=settings.snapshot_dir / "snapshot.duckdb", report=report)
+        fingerprint = inputs_fingerprint(settings)  # taken before the run: a file changed during it reruns
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            raise_on_error=False,
+        )
+        if result.success:  # (still under the lock: no other run can have written in between)
+            from als_eca.run_state import record_success
+
+            record_success(settings.warehouse, result.run_id, fingerprint)
     materialised = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
     )
@@ -114,10 +128,6 @@ def run_pipeline(
         failure = "; ".join(f"{ev.step_key}: {root_cause(ev.step_failure_data.error)}" for ev in failures) \
             or "run failed"
     checks = len(result.get_asset_check_evaluations())
-    if result.success:
-        from als_eca.run_state import record_success
-
-        record_success(settings.warehouse, result.run_id, fingerprint)
     return RunSummary(
         result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse,
         snapshot=settings.snapshot_dir / "snapshot.duckdb",

@@ -25,6 +25,7 @@ from dagster_dbt import (
 from packaging import version
 
 from als_eca.settings import get_settings
+from als_eca.warehouse_lock import warehouse_lock
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
@@ -126,13 +127,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         failed = []
         # Its own target folder (concurrent runs never mix). Errors are raised below, once the failed tests have
         # been reported: dagster-dbt would raise at the end of the stream and lose them.
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-        for event in invocation.stream():
-            if isinstance(event, dg.AssetCheckResult) and not event.passed:
-                failed.append(event)  # held back until dbt has let go of the DuckDB file
-                continue
-            yield event
-        error = invocation.get_error()  # (dbt has exited)
+        # dbt writes the warehouse in its own process: it holds the run paths' shared writer lock meanwhile.
+        with warehouse_lock(warehouse, on_wait=context.log.warning):
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            for event in invocation.stream():
+                if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                    failed.append(event)  # held back until dbt has let go of the DuckDB file
+                    continue
+                yield event
+            error = invocation.get_error()  # (dbt has exited)
         if failed:
             compiled = {r["unique_id"]: r.get("compiled_code") for r in
                         invocation.get_artifact("run_results.json").get("results", [])}
@@ -205,9 +208,17 @@ class LocalDbtCliResource(DbtCliResource):
         return version.parse(importlib.metadata.version("dbt-core"))
 
 
+# dbt started through a guard that stops it when the run's process dies (an orphaned dbt would hold the
+# warehouse's lock): orchestration/bin/dbt-guarded.
+DBT_GUARD = Path(__file__).resolve().parent / "bin" / "dbt-guarded"
+
+
 def dbt_resource() -> DbtCliResource:
-    # The dbt installed next to this interpreter, whether or not its folder is on PATH.
+    # The dbt installed next to this interpreter, whether or not its folder is on PATH (the guard finds it there).
     local = Path(sys.executable).parent / "dbt"
+    if local.exists() and local.resolve().parent == (DBT_GUARD.parents[2] / ".venv" / "bin").resolve():
+        return LocalDbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
+                                   dbt_executable=str(DBT_GUARD))
     if local.exists():
         return LocalDbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
                                    dbt_executable=str(local))

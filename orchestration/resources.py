@@ -18,17 +18,26 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         path = Path(self.path)
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-        if not read_only:
-            from als_eca.run_state import invalidate
+        if read_only:
+            con = duckdb.connect(str(path), read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        from als_eca.run_state import invalidate
+        from als_eca.warehouse_lock import warehouse_lock
 
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The writer lock every run path shares (held for the whole run by `als-eca run`, re-entrant here): a run
+        # launched from the UI, schedule or sensor waits for a CLI run instead of failing on DuckDB's lock.
+        with warehouse_lock(path, on_wait=dg.get_dagster_logger().warning):
+            con = duckdb.connect(str(path))
             invalidate(con)  # this run changes the warehouse: "up to date" no longer holds until it succeeds
-        try:
-            yield con
-        finally:
-            con.close()
+            try:
+                yield con
+            finally:
+                con.close()
 
     @property
     def directory(self) -> Path:

@@ -123,3 +123,31 @@ def test_a_run_on_a_locked_warehouse_ends_with_the_root_cause(tmp_path, monkeypa
     error = [line for line in result.output.splitlines() if line.startswith("error:")][-1]
     assert "lock" in error and str(holder.pid) in error, error
     assert "Error occurred while executing" not in error
+
+
+def test_a_second_run_waits_for_the_writer_or_fails_at_once_naming_it(tmp_path, monkeypatch, small_data,
+                                                                      pseudonym_key):
+    import subprocess
+    import sys
+
+    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
+        monkeypatch.setenv(variable, "")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    warehouse = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from als_eca.warehouse_lock import warehouse_lock\n"
+         "with warehouse_lock(sys.argv[1]):\n print('ready', flush=True); time.sleep(float(sys.argv[2]))",
+         str(warehouse), "8"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        args = ["run", "--proact", str(small_data / "proact"), "--pms", str(small_data / "pms"),
+                "--warehouse", str(warehouse), "--force"]
+        refused = runner.invoke(app, [*args, "--no-wait"])
+        assert refused.exit_code == 3, refused.output
+        assert f"PID {holder.pid}" in refused.output and "being written" in refused.output
+        assert not warehouse.exists()
+        waited = runner.invoke(app, args)  # blocks until the holder lets go, then runs
+    finally:
+        holder.kill()
+    assert waited.exit_code == 0, waited.output
+    assert f"waiting for warehouse {warehouse}" in waited.output and f"PID {holder.pid}" in waited.output
