@@ -47,7 +47,7 @@ DUPLICATE_REASON = "exact duplicate of line {line}"
 # Patients whose record in their source's patient table is quarantined (an extra copy of a good record quarantines
 # nobody): the loader holds back their other rows, dbt excludes them from the cohort for data quality.
 QUARANTINED_PATIENTS_VIEW = """
-CREATE OR REPLACE VIEW raw.{table}_quarantined AS
+CREATE VIEW IF NOT EXISTS raw.{table}_quarantined AS
 SELECT subject_key AS subject_id, any_value(file) AS file, min(line) AS line,
        string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
 FROM raw.quarantine
@@ -249,7 +249,7 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
         base = con.execute(f"SELECT min(rowid) FROM raw.{t}").fetchone()[0] or 0
         move = _Mover(con, t, delivered.name, base)
         key = _key_sql(schema, "r")
-        if plan.checks:
+        if plan.checks and con.execute(f"SELECT count(*) FROM raw.{t} WHERE _fail IS NOT NULL").fetchone()[0]:
             move(f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, why.column_name, r._bad_value AS value,
                             why.reason, {key} AS subject_key
                      FROM raw.{t} AS r
