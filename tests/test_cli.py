@@ -68,6 +68,13 @@ def test_run_refuses_a_warehouse_named_like_one_of_its_schemas(tmp_path, monkeyp
     assert not (tmp_path / "raw.duckdb").exists()
 
 
+def _fresh_settings(monkeypatch) -> None:
+    """No settings from the calling shell (run sets them for the graph; restored after the test)."""
+    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
+        monkeypatch.setenv(variable, "")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
 def _nothing_under(path) -> bool:
     return not path.exists() or not any(path.rglob("*"))
 
@@ -106,9 +113,7 @@ def test_a_run_on_a_locked_warehouse_ends_with_the_root_cause(tmp_path, monkeypa
     import subprocess
     import sys
 
-    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
-        monkeypatch.setenv(variable, "")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _fresh_settings(monkeypatch)
     warehouse = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
@@ -130,9 +135,7 @@ def test_a_second_run_waits_for_the_writer_or_fails_at_once_naming_it(tmp_path, 
     import subprocess
     import sys
 
-    for variable in ("ALS_ECA_PROACT_DIR", "ALS_ECA_PMS_DIR", "ALS_ECA_WAREHOUSE", "ALS_ECA_SNAPSHOT_DIR"):
-        monkeypatch.setenv(variable, "")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _fresh_settings(monkeypatch)
     warehouse = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from als_eca.warehouse_lock import warehouse_lock\n"
