@@ -83,6 +83,10 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         con.execute("UPDATE raw.pms_ae SET AESEV = 'GRAVE' WHERE rowid = 0")
         con.execute("""UPDATE raw.pms_dm SET DTHDTC = '2000-01-01'
                        WHERE USUBJID = (SELECT max(USUBJID) FROM raw.pms_dm)""")
+        # A vital status in a coding the models do not know; a sex coded M instead of Male.
+        con.execute("UPDATE raw.proact_deathdata SET Subject_Died = 'Y' WHERE rowid = (SELECT min(rowid) "
+                    "FROM raw.proact_deathdata WHERE Subject_Died = 'Yes')")
+        con.execute("UPDATE raw.proact_demographics SET Sex = 'M' WHERE rowid = 0")
         # An impossible death date of a patient flagged dead: must not become a censoring silently.
         con.execute("""UPDATE raw.pms_dm SET DTHDTC = '2020-11-31', DTHFL = 'Y'
                        WHERE USUBJID = (SELECT min(USUBJID) FROM raw.pms_dm)""")
@@ -101,6 +105,8 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
         "dim_patient_death_on_or_after_index",  # death before index
         "unique_dim_patient_subject_id",  # the duplicated patient reaches the dimension
         "stg_pms__dm_death_date_parses",  # 2020-11-31
+        "stg_proact__deathdata_vital_status_coding_known",  # 'Y'
+        "stg_proact__demographics_sex_coding_known",  # 'M' (a warning)
     }
     assert expected <= failed, (expected - failed, failed)
 
