@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from als_eca.ingest import IngestError, LoadResult, discover_pms, discover_proact, load_source
+from als_eca.ingest import IngestError, LoadResult, deliveries, discover_pms, discover_proact, load_source
 from als_eca.ingest.manifest import read_manifest
 from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema, by_table
 from orchestration.resources import SourcesResource, WarehouseResource
@@ -54,6 +54,17 @@ def _quarantined_spec(source: str, group: str) -> dg.AssetSpec:
         "N'; the cohort counts them as excluded for data quality.",
         kinds={"duckdb"},
     )
+
+
+DELIVERY_COMPARISON = dg.AssetKey(["raw", "pms_delivery_comparison"])
+
+
+def _comparison_spec() -> dg.AssetSpec:
+    return dg.AssetSpec(
+        DELIVERY_COMPARISON, group_name="raw_pms", deps=[raw_key(t) for t in PMS_TABLES], kinds={"duckdb"},
+        description="The newest PMS export compared with the one loaded before it: per domain, the patients and "
+        "records that disappeared, changed or were added (raw.pms_delivery_comparison; every record in "
+        "raw.pms_delivery_changes). Cumulative exports only grow: disappearances are a warning to look at.")
 
 
 def _check_spec(schema: TableSchema) -> dg.AssetCheckSpec:
@@ -127,7 +138,10 @@ def _load_selected(
 ) -> Iterator:
     selected = context.selected_asset_keys
     todo = [s for s in sources if raw_key(s.schema) in selected]
+    compare_deliveries = DELIVERY_COMPARISON in selected and manifest is not None
     with warehouse.connect() as con:
+        if compare_deliveries:
+            deliveries.keep_previous(con, manifest["_folder"])
         for i, source in enumerate(todo, 1):
             kind = "required" if source.schema.required_file else "optional"
             context.log.info(f"[{i}/{len(todo)}] loading {source.path or f'{source.expected} (absent, {kind})'}")
@@ -142,6 +156,8 @@ def _load_selected(
                 context.log.warning(warning)
             yield dg.MaterializeResult(asset_key=raw_key(source.schema), metadata=_metadata(result, manifest))
             yield _reconciliation(con, result)
+        if compare_deliveries:
+            yield from _delivery_results(con, manifest)
         source_name = sources[0].schema.source if sources else None
         if source_name and quarantined_key(source_name) in selected:
             key = quarantined_key(source_name)
@@ -155,6 +171,28 @@ def _load_selected(
                     "| patient | file | line | reasons |\n|---|---|---|---|\n"
                     + "\n".join(f"| {p} | {f} | {n} | {r} |" for p, f, n, r in rows[:50]) if rows else "none"),
             })
+
+
+def _delivery_results(con, manifest: dict) -> Iterator:
+    export = manifest.get("_folder", "")
+    counts = deliveries.compare(con, export)
+    previous = con.execute("SELECT any_value(export) FROM raw.pms_delivery_previous").fetchone()[0] \
+        if deliveries._exists(con, "pms_delivery_previous") else None
+    table = "| domain | change | patients | records |\n|---|---|---|---|\n" + "\n".join(
+        f"| {d} | {c} | {p} | {r} |" for d, c, p, r in counts) if counts else "no change"
+    yield dg.MaterializeResult(asset_key=DELIVERY_COMPARISON, metadata={
+        "previous_export": previous or "none (first delivery loaded)", "current_export": export,
+        "changes": dg.MetadataValue.md(table)})
+    gone = con.execute("""SELECT domain, subject_id, seq FROM raw.pms_delivery_changes
+                          WHERE change = 'disappeared' ORDER BY domain, subject_id, seq""").fetchall()
+    yield dg.AssetCheckResult(
+        asset_key=DELIVERY_COMPARISON, check_name="no_records_disappeared", passed=not gone,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"disappeared_records": len(gone),
+                  "disappeared": dg.MetadataValue.md(
+                      "| domain | patient | seq |\n|---|---|---|\n"
+                      + "\n".join(f"| {d} | {p} | {q if q is not None else ''} |" for d, p, q in gone[:100])
+                      if gone else "none")})
 
 
 def _discovery_failure(exc: Exception) -> dg.Failure:
@@ -178,8 +216,11 @@ def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 
 @dg.multi_asset(
     name="raw_pms",
-    specs=[*(_spec(t, "raw_pms") for t in PMS_TABLES), _quarantined_spec("pms", "raw_pms")],
-    check_specs=[_check_spec(t) for t in PMS_TABLES],
+    specs=[*(_spec(t, "raw_pms") for t in PMS_TABLES), _quarantined_spec("pms", "raw_pms"), _comparison_spec()],
+    check_specs=[*(_check_spec(t) for t in PMS_TABLES),
+                 dg.AssetCheckSpec("no_records_disappeared", asset=DELIVERY_COMPARISON,
+                                   description="No patient or record of the previously loaded export is missing from "
+                                   "the new one (cumulative exports only grow); the disappeared ones are listed.")],
     can_subset=True,
     pool=RAW_POOL,
 )
@@ -195,6 +236,7 @@ def raw_pms(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sou
     except Exception as exc:
         raise _discovery_failure(exc) from None
     context.log.info(f"PMS export {export.name} (manifest export_date {manifest.get('export_date')})")
+    manifest = {**manifest, "_folder": export.name}
     yield from _load_selected(context, warehouse, found, manifest)
 
 

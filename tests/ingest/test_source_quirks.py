@@ -248,3 +248,43 @@ def test_a_pms_date_that_does_not_parse_is_quarantined_with_its_reason(tmp_path,
     load_file(con, qs, path, key=KEY.encode())
     assert con.execute("SELECT reason FROM raw.quarantine WHERE source_table = 'pms_qs'").fetchall() == [
         ("not a complete date (YYYY-MM-DD or YYYYMMDD)",)]
+
+
+# ---------------------------------------------------------------- deliveries compared
+
+
+def test_a_newer_export_with_fewer_patients_is_reported(small_data, tmp_path, con, pseudonym_key):
+    from als_eca.ingest import deliveries
+    from als_eca.ingest.discover import pms_sources
+
+    _, pms = _copy_sample(small_data, tmp_path)
+    older = _export(pms)
+    newer = pms / "pms_export_2022-06-30"
+    shutil.copytree(older, newer)
+    # the newer cumulative export lost one patient (every domain) and changed one AE's outcome
+    lines = _lines(newer / "dm.csv")
+    gone = lines[4].split(b",")[1]
+    for path in newer.glob("*.csv"):
+        kept = [line for i, line in enumerate(_lines(path)) if i == 0 or line.split(b",")[1] != gone]
+        path.write_bytes(b"".join(kept))
+    ae = _lines(newer / "ae.csv")
+    ae[1] = ae[1].replace(b"RECOVERED/RESOLVED", b"NOT RECOVERED/NOT RESOLVED", 1)
+    (newer / "ae.csv").write_bytes(b"".join(ae))
+    _refresh_manifest(newer)
+
+    for export in (older, newer):
+        deliveries.keep_previous(con, export.name)
+        for source in pms_sources(export):
+            load_source(con, source)
+        counts = deliveries.compare(con, export.name)
+    changes = {(d, c): (p, r) for d, c, p, r in counts}
+    assert changes[("dm", "disappeared")] == (1, 1)
+    assert all(c != "added" for _, c in changes)
+    disappeared = {p for (p,) in con.execute(
+        "SELECT DISTINCT subject_id FROM raw.pms_delivery_changes WHERE change = 'disappeared'").fetchall()}
+    assert len(disappeared) == 1 and next(iter(disappeared)).startswith("PMS-")  # a pseudonym, never the USUBJID
+    if ae[1] != _lines(older / "ae.csv")[1]:
+        assert changes[("ae", "changed")][1] >= 1
+    # reloading the newest export keeps it compared with the one before
+    deliveries.keep_previous(con, newer.name)
+    assert {(d, c) for d, c, _, _ in deliveries.compare(con, newer.name)} == set(changes)

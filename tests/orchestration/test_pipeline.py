@@ -57,6 +57,7 @@ def test_the_whole_graph_succeeds_with_every_check_green(pipeline_run):
     # Data findings (WARN) can appear on a small sample; nothing that guards the analysis (ERROR) may fail.
     assert [c for c in pipeline_run.failed_checks if not c.endswith("(WARN)")] == []
     assert {f"raw/{t.table}" for t in ALL_TABLES} <= set(pipeline_run.materialised)
+    assert "raw/pms_delivery_comparison" in pipeline_run.materialised
 
 
 def test_every_file_is_reconciled(pipeline_run):
