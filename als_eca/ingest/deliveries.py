@@ -25,7 +25,7 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> str:
     """SQL: (domain, subject_id, seq, row_hash) of every record now in the raw table."""
     cols = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
-        "AND column_name <> '_source_file' ORDER BY ordinal_position", [schema.table]).fetchall()]
+        "AND column_name NOT IN ('_source_file', '_source_line') ORDER BY ordinal_position", [schema.table]).fetchall()]
     seq = _SEQ[schema.table]
     content = ", ".join(f'"{c}"' for c in cols)
     return (f"SELECT '{schema.name}' AS domain, USUBJID AS subject_id, "

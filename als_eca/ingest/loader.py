@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 # Warehouses built before `subject_key` existed gain it (NULL for their old rows) instead of failing to insert.
 QUARANTINE_MIGRATE = "ALTER TABLE raw.quarantine ADD COLUMN IF NOT EXISTS subject_key VARCHAR"
 DUPLICATE_REASON = "exact duplicate of line {line}"
+# Tables whose loaded rows keep their physical line (`_source_line`): one row per patient, so it costs nothing,
+# and the blocking checks on a patient's record (death date, first injection) name file and line.
+LINE_NUMBERED = frozenset({"pms_dm"})
 # Patients whose record in their source's patient table is quarantined (an extra copy of a good record quarantines
 # nobody): the loader holds back their other rows, dbt excludes them from the cohort for data quality.
 QUARANTINED_PATIENTS_VIEW = """
@@ -130,7 +133,8 @@ def empty_table(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> LoadResu
     cols = _output_columns(schema)
     body = ", ".join(f"{_q(n)} {t}" for n, t in cols.items())
     con.execute("BEGIN")
-    con.execute(f"CREATE OR REPLACE TABLE raw.{schema.table} ({body}, _source_file VARCHAR)")
+    line = ", _source_line BIGINT" if schema.table in LINE_NUMBERED else ""
+    con.execute(f"CREATE OR REPLACE TABLE raw.{schema.table} ({body}, _source_file VARCHAR{line})")
     con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [schema.table])
     con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [schema.table])
     con.execute("INSERT INTO raw.load_audit VALUES (?, NULL, NULL, NULL, 0, 0, 0, 0, now())", [schema.table])
@@ -270,6 +274,8 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
                 ORDER BY line""",
             {"t": t, "file": delivered.name, "lines": list(keys), "keys": list(keys.values())},
         )
+        if t in LINE_NUMBERED:
+            move.number_lines()
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _fail")
         con.execute(f"ALTER TABLE raw.{t} DROP COLUMN _bad_value")
 
@@ -332,6 +338,16 @@ class _Mover:
     def _line(self, rid: str, alias: str) -> str:
         return (f"ASOF LEFT JOIN (SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL) AS {alias}"
                 f" ON {rid} - $base + 1 > {alias}.accepted_before")
+
+    def number_lines(self) -> None:
+        """Store each loaded row's physical line in `_source_line` (small patient tables only: checks on them
+        name the file and line of the patient's record)."""
+        self.con.execute(f"ALTER TABLE raw.{self.table} ADD COLUMN _source_line BIGINT")
+        self.con.execute(
+            f"""UPDATE raw.{self.table} AS r SET _source_line = l.line
+                FROM (SELECT m.rowid AS rid, m.rowid - $base + 2 + coalesce(k.j, 0) AS line
+                      FROM raw.{self.table} AS m {self._line("m.rowid", "k")}) AS l
+                WHERE r.rowid = l.rid""", {"base": self.base})
 
     def __call__(self, selection: str, params: dict | None = None) -> int:
         con = self.con

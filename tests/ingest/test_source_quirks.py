@@ -288,3 +288,18 @@ def test_a_newer_export_with_fewer_patients_is_reported(small_data, tmp_path, co
     # reloading the newest export keeps it compared with the one before
     deliveries.keep_previous(con, newer.name)
     assert {(d, c) for d, c, _, _ in deliveries.compare(con, newer.name)} == set(changes)
+
+
+def test_dm_rows_keep_their_physical_line_for_the_checks_that_name_it(tmp_path, con):
+    from als_eca.ingest.schemas import by_table
+
+    dm = by_table("pms_dm")
+    header = ",".join(dm.column_names)
+    rows = ["NR-PMS,NR-PMS-101-0001,0001,101,KJH,1,1970-05-06,50,M,ASIAN,KOR,2020-01-02,2020-01-30,,",
+            "NR-PMS,NR-PMS-101-0002,0002,101,LMN,2,1971-05-06,abc,M,ASIAN,KOR,2020-01-02,2020-01-30,,",  # rejected
+            "NR-PMS,NR-PMS-101-0003,0003,101,OPQ,3,1972-05-06,60,F,ASIAN,KOR,2020-02-02,2020-03-01,2020-11-31,Y"]
+    path = tmp_path / "dm.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load_file(con, dm, path, key=KEY.encode())
+    assert con.execute("SELECT AGE, _source_line FROM raw.pms_dm ORDER BY _source_line").fetchall() == [
+        (50, 2), (60, 4)]

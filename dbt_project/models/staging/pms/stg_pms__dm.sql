@@ -12,5 +12,7 @@ select
     {{ pms_date_columns('RFSTDTC', 'first_injection') }},
     {{ pms_date_columns('RFENDTC', 'last_injection') }},
     {{ pms_date_columns('DTHDTC', 'death') }},
-    upper(trim(DTHFL)) = 'Y' as death_flag
+    upper(trim(DTHFL)) = 'Y' as death_flag,
+    _source_file as source_file,
+    _source_line as source_line
 from {{ source('raw', 'pms_dm') }}
