@@ -36,6 +36,10 @@ class FileStats:
     records: int = 0  # CSV records, the header and blank ones included: a line break inside quotes continues one
     invalid_utf8_line: int | None = None  # first physical line holding bytes that are not UTF-8
     unterminated_quote_line: int | None = None  # line where a quoted field opens that the file never closes
+    # Where records and physical lines part (rare; empty for most files): blank records and records spanning
+    # several lines, by record index (header = 0). The loader maps records to physical lines with them.
+    blank_records: tuple[int, ...] = ()
+    multiline_records: tuple[tuple[int, int], ...] = ()  # (record index, extra lines it spans)
 
     @property
     def data_records(self) -> int:
@@ -61,6 +65,9 @@ class _Counter:
         self.in_quote = False
         self.last_end = -1  # global position of the last record-ending line break (-1: start of file)
         self.last_end_line = 0  # physical lines completed at that point
+        self.last_end_break = -1  # global index (among all line breaks) of the last record-ending one
+        self.blank_records: list[int] = []
+        self.multiline: list[tuple[int, int]] = []
         self.tail = b"\n"  # the last two bytes seen (a file starting with a line break starts with a blank line)
 
     @property
@@ -74,10 +81,13 @@ class _Counter:
         if not quoted and b"\n\n" not in joined and b"\n\r\n" not in joined:
             count = block.count(b"\n")
             if count:
+                if self.newlines - self.last_end_break > 1:  # a quoted field's breaks came in earlier blocks
+                    self.multiline.append((self.records_ended, self.newlines - self.last_end_break - 1))
                 self.records_ended += count
                 self.last_end = start + block.rfind(b"\n")
                 self.last_end_line = self.newlines + count
                 self.newlines += count
+                self.last_end_break = self.newlines - 1
         else:
             arr = np.frombuffer(block, dtype=np.uint8)
             breaks = np.flatnonzero(arr == _NL)
@@ -92,7 +102,17 @@ class _Counter:
             if len(ends):
                 gaps = np.diff(np.concatenate(([self.last_end - start], ends)))
                 before = np.where(ends >= 1, arr[np.maximum(ends - 1, 0)], self.tail[-1] if self.tail else 0)
-                self.blank += int(np.count_nonzero((gaps == 1) | ((gaps == 2) & (before == _CR))))
+                blank = (gaps == 1) | ((gaps == 2) & (before == _CR))
+                self.blank += int(np.count_nonzero(blank))
+                record = self.records_ended + np.arange(len(ends))
+                end_breaks = self.newlines + np.flatnonzero(keep)
+                spans = np.diff(np.concatenate(([self.last_end_break], end_breaks)))
+                if blank.any():
+                    self.blank_records.extend(record[blank].tolist())
+                if (spans > 1).any():
+                    self.multiline.extend(zip(record[spans > 1].tolist(), (spans[spans > 1] - 1).tolist(),
+                                              strict=True))
+                self.last_end_break = int(end_breaks[-1])
                 self.records_ended += len(ends)
                 self.last_end = start + int(ends[-1])
                 self.last_end_line = self.newlines + int(np.flatnonzero(keep)[-1]) + 1
@@ -135,4 +155,4 @@ def file_stats(path: Path) -> FileStats:
     lines = counter.newlines + (1 if size and not counter.tail.endswith(b"\n") else 0)
     unterminated = counter.record_open_line if counter.in_quote else None
     return FileStats(digest.hexdigest(), path.stat().st_size if compressed else size, lines, counter.blank,
-                     records, invalid_line, unterminated)
+                     records, invalid_line, unterminated, tuple(counter.blank_records), tuple(counter.multiline))

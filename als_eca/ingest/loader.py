@@ -247,6 +247,9 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
             raise IngestError(delivered, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
 
         _collect_rejects(con, rej, internal, header)
+        stats = stats_future.result()
+        _file_level_findings(delivered, stats, encoding)
+        _record_layout(con, stats)
         con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
         # A fresh table's rowids follow file order (insertion order is preserved; inside this transaction they
         # start at an offset, hence `- base`), and rows moved to quarantine below leave gaps, not renumbering.
@@ -289,8 +292,6 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
             ).fetchall()
         )
         quarantined = sum(reasons.values())
-        stats = stats_future.result()
-        _file_level_findings(delivered, stats, encoding)
         if delivered != path:  # the audit names the file as delivered, with its own checksum
             stats = replace(stats, sha256=sha256_file(delivered), bytes=delivered.stat().st_size)
         rows_read = stats.data_records  # independent of the parser: CSV records counted from the bytes
@@ -304,7 +305,8 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute(f"DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
+        con.execute(f"DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS _blank; DROP TABLE IF EXISTS _multi; "
+                    f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
     if rows_read != loaded + quarantined:
         warnings.append(f"{delivered.name}: {rows_read} records but {loaded} loaded + {quarantined} quarantined")
     return LoadResult(
@@ -325,47 +327,70 @@ class HeldBack:
     parent_file: str | None = None
 
 
+def _record_layout(con, stats: FileStats) -> None:
+    """Where records and physical lines part: temp tables `_blank(r, rank)` (blank records) and `_multi(r,
+    cum_extra)` (records spanning several lines, with the extra lines up to and including them), by record index
+    (header = 0); and on `_rej`, each rejected record's data position `n` and physical line. DuckDB numbers a
+    rejected record by its record index + 1 (blank records counted, a multi-line record once)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _blank AS SELECT unnest($r::BIGINT[]) AS r, "
+                "generate_subscripts($r::BIGINT[], 1) AS rank", {"r": list(stats.blank_records)})
+    con.execute("CREATE OR REPLACE TEMP TABLE _multi AS SELECT r, sum(extra) OVER (ORDER BY r) AS cum_extra "
+                "FROM (SELECT unnest($r::BIGINT[]) AS r, unnest($e::BIGINT[]) AS extra)",
+                {"r": [r for r, _ in stats.multiline_records], "e": [e for _, e in stats.multiline_records]})
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _rej AS
+           SELECT q.* EXCLUDE (line), q.line - 1 - coalesce(b.rank, 0) AS n,
+                  q.line + coalesce(m.cum_extra, 0) AS line
+           FROM _rej AS q
+           ASOF LEFT JOIN _blank AS b ON q.line - 1 > b.r
+           ASOF LEFT JOIN _multi AS m ON q.line - 1 > m.r""")
+
+
 class _Mover:
     """Moves selected rows of the raw table being loaded to `raw.quarantine`, each with its physical line.
 
     A selection yields `rid` (the row's rowid), `ref_rid` (another row whose line `{line}` in the reason names, or
-    NULL), `column_name`, `value`, `reason` and `subject_key`. A row's line is its ordinal among accepted rows plus
-    the header and the parser rejects before it (an ASOF join on the rejects' positions among accepted rows)."""
+    NULL), `column_name`, `value`, `reason` and `subject_key`. A loaded row's line: its ordinal among accepted rows
+    -> its position among data records (the parser's rejects before it added) -> its record index (blank records
+    before it added) -> its physical line (header, and the extra lines of multi-line records before it added);
+    each step an ASOF join on the few places where they part (`_record_layout`)."""
 
     def __init__(self, con, table: str, file: str, base: int):
         self.con, self.table, self.file, self.base = con, table, file, base
 
-    def _line(self, rid: str, alias: str) -> str:
-        return (f"ASOF LEFT JOIN (SELECT line - 1 - j AS accepted_before, max(j) AS j FROM _rej GROUP BY ALL) AS {alias}"
-                f" ON {rid} - $base + 1 > {alias}.accepted_before")
+    def _lines(self, source: str, rid: str, out: str) -> str:
+        """SQL: `source` with a column `out`, the physical line of the row whose rowid is `rid` (NULL stays NULL)."""
+        return f"""(SELECT s3.* EXCLUDE (_n, _r), 1 + s3._r + coalesce(m.cum_extra, 0) AS {out}
+                   FROM (SELECT s2.*, s2._n + coalesce(b.rank, 0) AS _r
+                         FROM (SELECT s1.*, {rid} - $base + 1 + coalesce(j.j, 0) AS _n
+                               FROM {source} AS s1
+                               ASOF LEFT JOIN (SELECT n - j AS accepted_before, max(j) AS j FROM _rej GROUP BY 1) AS j
+                                    ON {rid} - $base + 1 > j.accepted_before) AS s2
+                         ASOF LEFT JOIN (SELECT r - rank AS data_before, max(rank) AS rank FROM _blank GROUP BY 1) AS b
+                              ON s2._n > b.data_before) AS s3
+                   ASOF LEFT JOIN _multi AS m ON s3._r > m.r)"""
 
     def number_lines(self) -> None:
         """Store each loaded row's physical line in `_source_line` (small patient tables only: checks on them
         name the file and line of the patient's record)."""
         self.con.execute(f"ALTER TABLE raw.{self.table} ADD COLUMN _source_line BIGINT")
+        located = self._lines(f"(SELECT rowid AS rid FROM raw.{self.table})", "s1.rid", "line")
         self.con.execute(
-            f"""UPDATE raw.{self.table} AS r SET _source_line = l.line
-                FROM (SELECT m.rowid AS rid, m.rowid - $base + 2 + coalesce(k.j, 0) AS line
-                      FROM raw.{self.table} AS m {self._line("m.rowid", "k")}) AS l
-                WHERE r.rowid = l.rid""", {"base": self.base})
+            f"""UPDATE raw.{self.table} AS r SET _source_line = l.line FROM {located} AS l WHERE r.rowid = l.rid""",
+            {"base": self.base})
 
     def __call__(self, selection: str, params: dict | None = None) -> int:
         con = self.con
         con.execute(f"CREATE OR REPLACE TEMP TABLE _moving AS {selection}", params or {})
         moved = con.execute("SELECT count(*) FROM _moving").fetchone()[0]
         if moved:
+            located = self._lines("_moving", "s1.rid", "line")
+            referenced = self._lines(located, "s1.ref_rid", "ref_line")
             con.execute(
                 f"""INSERT INTO raw.quarantine
-                    WITH located AS (
-                        SELECT m.*, m.rid - $base + 2 + coalesce(k.j, 0) AS line
-                        FROM _moving AS m {self._line("m.rid", "k")}
-                    ), referenced AS (
-                        SELECT l.*, l.ref_rid - $base + 2 + coalesce(k2.j, 0) AS ref_line
-                        FROM located AS l {self._line("l.ref_rid", "k2")}
-                    )
                     SELECT $t, $file, line, column_name, value,
                            replace(reason, '{{line}}', coalesce(ref_line::VARCHAR, '?')), subject_key
-                    FROM referenced ORDER BY line""",
+                    FROM {referenced} ORDER BY line""",
                 {"t": self.table, "file": self.file, "base": self.base},
             )
             con.execute(f"DELETE FROM raw.{self.table} WHERE rowid IN (SELECT rid FROM _moving)")

@@ -143,3 +143,63 @@ def test_the_download_as_a_zip_archive_is_read(sample, tmp_path, con, pseudonym_
     assert from_zip == from_folder
     preflight(Settings(proact_dir=archive, pms_dir=pms, warehouse=tmp_path / "w" / "warehouse.duckdb",
                        snapshot_dir=tmp_path / "snap"))  # accepted as --proact
+
+
+def test_quarantine_lines_are_physical_lines_after_multi_line_fields_and_blank_lines(tmp_path, con):
+    from als_eca.ingest.loader import load_file
+    from als_eca.ingest.schemas import by_table
+
+    text = ("subject_id,Subject_Died,Death_Days\n"  # 1
+            '1,"Ye\ns",10\n'  # 2-3: a field with a line break (a parser reject: not a known coding... kept as text)
+            "\n"  # 4: blank
+            "2,Yes,abc\n"  # 5: parser reject
+            "3,Yes,5\n"  # 6
+            "-4,Yes,1\n"  # 7: rule
+            "3,Yes,5\n"  # 8: exact duplicate of 6
+            '5,"N\n\no",\n'  # 9-11: a field with two line breaks
+            "-5,No,\n")  # 12: rule
+    path = tmp_path / "PROACT_DEATHDATA.csv"
+    path.write_text(text)
+    result = load_file(con, by_table("proact_deathdata"), path)
+    found = con.execute("SELECT line, reason FROM raw.quarantine ORDER BY line").fetchall()
+    assert [line for line, _ in found] == [5, 7, 8, 12]
+    assert found[2][1] == "exact duplicate of line 6"
+    assert (result.rows_read, result.rows_loaded + result.rows_quarantined) == (7, 7)
+
+
+def test_quarantine_lines_match_the_physical_lines_on_random_files(tmp_path, con):
+    """Random mixes of good rows, parser rejects, rule failures, blank lines and multi-line fields: every
+    quarantined row carries the physical line it starts on."""
+    import random
+
+    from als_eca.ingest.loader import load_file
+    from als_eca.ingest.schemas import by_table
+
+    rng = random.Random(11)
+    for trial in range(40):
+        lines, bad, line, sid = ["subject_id,Subject_Died,Death_Days"], [], 2, 0
+        for _ in range(rng.randint(1, 25)):
+            sid += 1
+            kind = rng.random()
+            if kind < 0.15:
+                lines.append("")
+                line += 1
+                continue
+            if kind < 0.3:
+                lines.append(f'{sid},"Y\ne\ns",1')
+                line += 3
+                continue
+            if kind < 0.45:
+                lines.append(f"{sid},Yes,abc")  # parser reject
+                bad.append(line)
+            elif kind < 0.6:
+                lines.append(f"-{sid},Yes,1")  # rule failure
+                bad.append(line)
+            else:
+                lines.append(f"{sid},No,")
+            line += 1
+        path = tmp_path / f"t{trial}.csv"
+        path.write_text("\r\n".join(lines) + "\r\n")
+        load_file(con, by_table("proact_deathdata"), path)
+        found = [n for (n,) in con.execute("SELECT line FROM raw.quarantine ORDER BY line").fetchall()]
+        assert found == bad, ("\n".join(lines), found, bad)
