@@ -7,6 +7,7 @@ select
     BRTHYR as birth_year,
     AGE as age,
     case upper(trim(SEX)) when 'M' then 'M' when 'F' then 'F' end as sex,
+    nullif(trim(SEX), '') as sex_reported,
     nullif(upper(trim(RACE)), '') as race,
     nullif(upper(trim(COUNTRY)), '') as country,
     {{ pms_date_columns('RFSTDTC', 'first_injection') }},
