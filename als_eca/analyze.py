@@ -13,8 +13,6 @@ import pandas as pd
 
 from analytics.study import StudyResult, run_matched_analysis, validate_cohort
 
-FIGURES = ("km_matched.png", "love_plot.png", "ps_overlap.png", "cox_forest.png")
-
 
 def read_cohort(path: Path) -> pd.DataFrame:
     """A cohort file (CSV or Parquet) with the columns of mart_survival_cohort; subject ids kept as text."""

@@ -22,40 +22,6 @@ class RunSummary:
     up_to_date: bool = False  # nothing changed since the last successful run, so nothing was run
 
 
-CODE_DIRS = ("als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
-             "dbt_project/seeds")
-
-
-def inputs_fingerprint(settings) -> str:
-    """What a run's result depends on: every source file (name, size, modification time) and the code (every
-    Python, SQL and YAML file of the pipeline, by content). Cheap: no data file is read."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for folder in (settings.proact_dir, settings.pms_dir):
-        folder = Path(folder)
-        files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file()) \
-            if folder.is_dir() else []
-        for path in files:
-            stat = path.stat()
-            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    for folder in CODE_DIRS:
-        for path in sorted((settings.repo_root / folder).rglob("*")):
-            if path.suffix in (".py", ".sql", ".yml", ".csv") and "target" not in path.parts:
-                digest.update(path.read_bytes())
-    digest.update(str(settings.warehouse).encode())
-    return digest.hexdigest()
-
-
-def up_to_date(settings) -> str | None:
-    """The id of the last successful run if nothing it depended on has changed since and no run has written the
-    warehouse after it (the record lives in the warehouse: als_eca/run_state.py)."""
-    from als_eca.run_state import last_success
-
-    last = last_success(settings.warehouse)
-    return last[0] if last and last[1] == inputs_fingerprint(settings) else None
-
-
 def root_cause(error) -> str:
     """The message of the innermost chained error (the path, the lock holder, the file and line), not Dagster's
     wrapper "Error occurred while executing op ..."."""
@@ -85,6 +51,7 @@ def run_pipeline(
 
     import dagster as dg
 
+    from als_eca.run_state import inputs_fingerprint, up_to_date
     from als_eca.settings import get_settings, preflight
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions

@@ -36,3 +36,35 @@ def last_success(warehouse: Path) -> tuple[str, str] | None:
     except duckdb.Error:  # no record yet, an older warehouse, or a run holding it: not up to date
         return None
     return (row[0], row[1]) if row else None
+
+
+CODE_DIRS = ("als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
+             "dbt_project/seeds")
+
+
+def inputs_fingerprint(settings) -> str:
+    """What a run's result depends on: every source file (name, size, modification time) and the code (every
+    Python, SQL and YAML file of the pipeline, by content). Cheap: no data file is read."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in (settings.proact_dir, settings.pms_dir):
+        folder = Path(folder)
+        files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file()) \
+            if folder.is_dir() else []
+        for path in files:
+            stat = path.stat()
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for folder in CODE_DIRS:
+        for path in sorted((settings.repo_root / folder).rglob("*")):
+            if path.suffix in (".py", ".sql", ".yml", ".csv") and "target" not in path.parts:
+                digest.update(path.read_bytes())
+    digest.update(str(settings.warehouse).encode())
+    return digest.hexdigest()
+
+
+def up_to_date(settings) -> str | None:
+    """The id of the last successful run if nothing it depended on has changed since and no run has written the
+    warehouse after it (the record lives in the warehouse: als_eca/run_state.py)."""
+    last = last_success(settings.warehouse)
+    return last[0] if last and last[1] == inputs_fingerprint(settings) else None

@@ -9,6 +9,7 @@ import pandas as pd
 
 from als_eca.analysis_store import AnalysisStore
 from als_eca.report import Image, Section, write_report
+from analytics.progression import DAYS_PER_MONTH
 
 
 def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def _p(value: float | None) -> str:
 
 
 def _days(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.0f} days ({value / 30.44:.1f} months)"
+    return "not reached" if value is None else f"{value:.0f} days ({value / DAYS_PER_MONTH:.1f} months)"
 
 
 def _not_estimable(store: AnalysisStore, names: tuple[str, ...]) -> str | None:

@@ -16,7 +16,7 @@ from scipy import stats
 
 from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
-DAYS_PER_MONTH = 30.44
+DAYS_PER_MONTH = 30.44  # the study's month; dbt's var `days_per_month` is held equal to it (tested)
 ALSFRS_R_MAX = 48.0
 
 

@@ -129,3 +129,12 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
     sample = with_failing_rows([check], compiled, copy)[0].metadata["failing_rows_sample"].value
     header, _, first = sample.splitlines()[:3]
     assert "failing_value" in header and first.split("|")[1].strip() == "5", sample
+
+
+def test_one_month_is_the_same_number_of_days_in_sql_and_python():
+    import yaml
+
+    from analytics.progression import DAYS_PER_MONTH
+
+    config = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
+    assert config["vars"]["days_per_month"] == DAYS_PER_MONTH
