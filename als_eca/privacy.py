@@ -27,16 +27,18 @@ class Finding:
     what: str
 
 
-def scan(con: duckdb.DuckDBPyConnection, exclude_schemas: tuple[str, ...] = ("information_schema", "pg_catalog")
-         ) -> list[Finding]:
-    """Every identifier-named column and every column holding an original PMS id, across all schemas."""
+def scan(con: duckdb.DuckDBPyConnection, exclude_schemas: tuple[str, ...] = ("information_schema", "pg_catalog"),
+         only: tuple[str, str] | None = None) -> list[Finding]:
+    """Every identifier-named column and every column holding an original PMS id, across all schemas (or only in
+    the table `only` = (schema, table))."""
     columns = con.execute(
         """SELECT table_catalog, table_schema, table_name, column_name, data_type
            FROM information_schema.columns
            WHERE table_schema NOT IN (SELECT unnest(?))
              AND table_catalog NOT IN ('system', 'temp')
+             AND (? OR (table_schema = ? AND table_name = ?))
            ORDER BY ALL""",
-        [list(exclude_schemas)],
+        [list(exclude_schemas), only is None, *(only or (None, None))],
     ).fetchall()
     findings: list[Finding] = []
     for catalog, schema, table, column, dtype in columns:

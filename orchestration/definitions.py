@@ -9,7 +9,7 @@ def build_definitions() -> dg.Definitions:
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.checks import gx_checks
     from orchestration.dbt import build_dbt_assets, dbt_resource
-    from orchestration.publish import build_snapshot_asset
+    from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
     from orchestration.resources import SourcesResource, WarehouseResource
     from orchestration.schedules import schedules
@@ -22,7 +22,8 @@ def build_definitions() -> dg.Definitions:
     keys = {key for a in assets for key in a.keys}
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks],
+        asset_checks=[*(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
+                      *build_identifier_checks(mart_keys, str(settings.snapshot_dir))],
         schedules=schedules,
         sensors=sensors,
         resources={

@@ -4,8 +4,45 @@ never blocks a run and never sees a half-built mart."""
 
 import dagster as dg
 
+from als_eca import privacy
 from als_eca.publish import publish_snapshot
 from orchestration.resources import WarehouseResource
+
+
+def _privacy_result(findings: list) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not findings,
+        metadata={"findings": dg.MetadataValue.md(
+            "| table | column | what |\n|---|---|---|\n" + "\n".join(f"| {f.table} | {f.column} | {f.what} |"
+                                                             for f in findings) if findings else "none")})
+
+
+def build_identifier_checks(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> list[dg.AssetChecksDefinition]:
+    """The identifier scan (als_eca/privacy.py) as blocking checks: on every mart, and on the analysts' snapshot.
+    A PMS direct identifier (initials, record number, exact birth date, an original USUBJID) fails the check."""
+    description = ("No PMS direct identifier: no identifier-named column, no value shaped like an original PMS "
+                   "subject id (only keyed pseudonyms and birth years may reach an analyst).")
+    def mart_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:
+        @dg.asset_check(asset=key, name="no_direct_identifiers", blocking=True, description=description)
+        def _mart(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+            with warehouse.connect(read_only=True) as con:
+                return _privacy_result(privacy.scan(con, only=("marts", key.path[-1])))
+
+        return _mart
+
+    checks = [mart_check(key) for key in mart_keys]
+
+    @dg.asset_check(asset=dg.AssetKey(["publish", "analyst_snapshot"]), name="no_direct_identifiers",
+                    blocking=True, description=description)
+    def _snapshot() -> dg.AssetCheckResult:
+        from pathlib import Path
+
+        import duckdb
+
+        with duckdb.connect(str(Path(snapshot_dir) / "snapshot.duckdb"), read_only=True) as con:
+            return _privacy_result(privacy.scan(con))
+
+    return [*checks, _snapshot]
 
 
 def build_snapshot_asset(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> dg.AssetsDefinition:

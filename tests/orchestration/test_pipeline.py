@@ -267,3 +267,13 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
         assert results == {"not_estimable": reasons["matched_cohort"]}
     html = (tmp_path / "report" / "study_report.html").read_text()
     assert "Not estimable on this cohort" in html
+
+
+def test_the_identifier_scan_runs_as_blocking_checks_on_every_mart_and_the_snapshot(pipeline_run):
+    from orchestration.definitions import build_definitions
+
+    specs = [s for c in build_definitions().asset_checks for s in c.check_specs if s.name == "no_direct_identifiers"]
+    assert {s.asset_key.to_user_string() for s in specs} >= {"marts/dim_patient", "marts/mart_survival_cohort",
+                                                              "publish/analyst_snapshot"}
+    assert all(s.blocking for s in specs)
+    assert not [c for c in pipeline_run.failed_checks if "no_direct_identifiers" in c]
