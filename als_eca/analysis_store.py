@@ -42,6 +42,11 @@ class AnalysisStore:
     def load_json(self, name: str) -> Any:
         return json.loads(self.path(f"{name}.json").read_text())
 
+    def not_estimable(self, name: str) -> str | None:
+        """Why step `name` recorded no estimate (`{"not_estimable": reason}`), or None (it did, or has not run)."""
+        numbers = self.load_json(name) if self.path(f"{name}.json").exists() else {}
+        return numbers.get("not_estimable") if isinstance(numbers, dict) else None
+
     def save_frame(self, name: str, frame: pd.DataFrame) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.path(f"{name}.parquet")

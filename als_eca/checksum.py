@@ -61,10 +61,8 @@ class _Counter:
         self.offset = 0  # bytes seen before the current block
         self.newlines = 0
         self.records_ended = 0
-        self.blank = 0
         self.in_quote = False
         self.last_end = -1  # global position of the last record-ending line break (-1: start of file)
-        self.last_end_line = 0  # physical lines completed at that point
         self.last_end_break = -1  # global index (among all line breaks) of the last record-ending one
         self.blank_records: list[int] = []
         self.multiline: list[tuple[int, int]] = []
@@ -72,8 +70,8 @@ class _Counter:
 
     @property
     def record_open_line(self) -> int:
-        """The physical line where the record being read began."""
-        return self.last_end_line + 1
+        """The physical line where the record being read began (the line after the last record-ending break)."""
+        return self.last_end_break + 2
 
     def feed(self, block: bytes) -> None:
         start, joined = self.offset, self.tail + block
@@ -85,7 +83,6 @@ class _Counter:
                     self.multiline.append((self.records_ended, self.newlines - self.last_end_break - 1))
                 self.records_ended += count
                 self.last_end = start + block.rfind(b"\n")
-                self.last_end_line = self.newlines + count
                 self.newlines += count
                 self.last_end_break = self.newlines - 1
         else:
@@ -103,7 +100,6 @@ class _Counter:
                 gaps = np.diff(np.concatenate(([self.last_end - start], ends)))
                 before = np.where(ends >= 1, arr[np.maximum(ends - 1, 0)], self.tail[-1] if self.tail else 0)
                 blank = (gaps == 1) | ((gaps == 2) & (before == _CR))
-                self.blank += int(np.count_nonzero(blank))
                 record = self.records_ended + np.arange(len(ends))
                 end_breaks = self.newlines + np.flatnonzero(keep)
                 spans = np.diff(np.concatenate(([self.last_end_break], end_breaks)))
@@ -115,7 +111,6 @@ class _Counter:
                 self.last_end_break = int(end_breaks[-1])
                 self.records_ended += len(ends)
                 self.last_end = start + int(ends[-1])
-                self.last_end_line = self.newlines + int(np.flatnonzero(keep)[-1]) + 1
             self.newlines += len(breaks)
         self.offset += len(block)
         self.tail = joined[-2:]
@@ -125,12 +120,8 @@ def file_stats(path: Path) -> FileStats:
     """Checksum, lines, records and encoding findings in one streamed pass (two for a compressed file: the
     checksum over the delivered bytes, the counts over the content)."""
     path = Path(path)
-    digest, size = hashlib.sha256(), 0
+    digest, size = hashlib.sha256(), 0  # (over the content read: the delivered bytes unless compressed)
     compressed = str(path).lower().endswith(".gz")
-    if compressed:
-        with path.open("rb") as raw:
-            for block in iter(lambda: raw.read(_BLOCK), b""):
-                digest.update(block)
     counter = _Counter()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     invalid_line = None
@@ -154,5 +145,6 @@ def file_stats(path: Path) -> FileStats:
     records = counter.records_ended + (1 if trailing and not counter.in_quote else 0)
     lines = counter.newlines + (1 if size and not counter.tail.endswith(b"\n") else 0)
     unterminated = counter.record_open_line if counter.in_quote else None
-    return FileStats(digest.hexdigest(), path.stat().st_size if compressed else size, lines, counter.blank,
+    sha256 = sha256_file(path) if compressed else digest.hexdigest()  # (of the file as delivered)
+    return FileStats(sha256, path.stat().st_size if compressed else size, lines, len(counter.blank_records),
                      records, invalid_line, unterminated, tuple(counter.blank_records), tuple(counter.multiline))

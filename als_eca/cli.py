@@ -6,6 +6,8 @@ Heavy libraries (Dagster, dbt, Great Expectations, matplotlib) are imported insi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +27,21 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="Show traceback
 
 
 def _user_error(message: object, code: int = 2) -> typer.Exit:
-    """One line on stderr and the exit code; with --debug the caller re-raises for the traceback."""
+    """One line on stderr and the exit code."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=code)
+
+
+@contextmanager
+def _user_errors(*kinds: type[BaseException], code: int = 2) -> Iterator[None]:
+    """Errors of these kinds are the user's (a path, a setting, a busy warehouse): one line and `code`, no
+    traceback - unless --debug."""
+    try:
+        yield
+    except kinds as exc:
+        if _DEBUG["on"]:
+            raise
+        raise _user_error(exc, code) from None
 
 
 def _require_folder(path: Path, what: str) -> None:
@@ -94,12 +108,8 @@ def analyze(
         raise _user_error(f"cohort file {cohort} {'is not a file' if cohort.exists() else 'does not exist'}")
     if out.exists() and not out.is_dir():
         raise _user_error(f"--out {out} is a file, not a folder")
-    try:
+    with _user_errors(ValueError, FileNotFoundError):
         results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio)
-    except (ValueError, FileNotFoundError) as exc:
-        if _DEBUG["on"]:
-            raise
-        raise _user_error(exc) from None
     typer.echo(f"results: {results_path}")
 
 
@@ -118,12 +128,8 @@ def inspect(
     from als_eca.inspection import inspect as inspect_folder
     from als_eca.inspection import render
 
-    try:
+    with _user_errors(FileNotFoundError, DiscoveryError):
         report = inspect_folder(directory, cohort=cohort)
-    except (FileNotFoundError, DiscoveryError) as exc:
-        if _DEBUG["on"]:
-            raise
-        raise _user_error(exc) from None
     typer.echo(report.to_json() if as_json else render(report))
     if any(f.status == "error" for f in report.forms):
         raise typer.Exit(code=1)
@@ -144,15 +150,9 @@ def run(
     from als_eca.settings import SettingsError
     from als_eca.warehouse_lock import WarehouseLocked
 
-    try:
+    with _user_errors(SettingsError), _user_errors(WarehouseLocked, code=3):
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,
                                on_wait=lambda message: typer.echo(message, err=True))
-    except WarehouseLocked as exc:
-        raise _user_error(exc, code=3) from None
-    except SettingsError as exc:
-        if _DEBUG["on"]:
-            raise
-        raise _user_error(exc) from None
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:

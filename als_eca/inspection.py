@@ -26,10 +26,10 @@ from als_eca.ingest import (
     newest_pms_export,
 )
 from als_eca.ingest.discover import pms_sources
-from als_eca.ingest.loader import empty_table, read_header
-from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES, TableSchema
+from als_eca.ingest.loader import empty_table
+from als_eca.ingest.schemas import PMS_TABLES, PROACT_TABLES
+from als_eca.settings import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _SAMPLE_LINES = 3  # quarantined lines shown per reason
 
 
@@ -100,22 +100,12 @@ def _one_export(pms: Path) -> tuple[Path, list[SourceFile]]:
     return export, discover_pms(pms)
 
 
-def _header_report(schema: TableSchema, path: Path) -> tuple[list[str], list[str]]:
-    header = read_header(path)
-    present = {n.lower() for n in header}
-    declared = {c.name.lower() for c in schema.columns}
-    return [n for n in header if n.lower() not in declared], [c.name for c in schema.columns
-                                                               if c.name.lower() not in present]
-
-
 def _load(con, source: SourceFile) -> FormReport:
     schema = source.schema
     report = FormReport(schema.source, schema.name, schema.required_file,
                         str(source.path or source.expected), _variant(source.path) if source.path and
                         schema.source == "proact" else None, "present" if source.path else "absent")
     try:
-        if source.path is not None:
-            report.unknown_columns, report.missing_columns = _header_report(schema, source.path)
         result = load_source(con, source)
     except IngestError as exc:
         report.status, report.error = "error", str(exc)
@@ -124,6 +114,7 @@ def _load(con, source: SourceFile) -> FormReport:
     if source.path is None:
         return report
     report.rows, report.rows_loaded = result.rows_read, result.rows_loaded
+    report.unknown_columns, report.missing_columns = result.unknown_columns, result.missing_columns
     key = schema.key_column
     report.subjects = con.execute(f'SELECT count(DISTINCT "{key}") FROM raw.{schema.table}').fetchone()[0]
     report.quarantined = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"  # all SQL: models, tests, seeds (the exclusion steps among them)
 
 # DuckDB names a database after its file ("raw.duckdb" -> catalog "raw"); a catalog named like one of the
 # warehouse's schemas (or DuckDB's own) makes every `raw.<table>` reference ambiguous.

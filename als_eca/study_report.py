@@ -36,11 +36,7 @@ def _days(value: float | None) -> str:
 
 
 def _not_estimable(store: AnalysisStore, names: tuple[str, ...]) -> str | None:
-    for name in names:
-        numbers = store.load_json(name) if store.path(f"{name}.json").exists() else {}
-        if isinstance(numbers, dict) and numbers.get("not_estimable"):
-            return f"{name}: {numbers['not_estimable']}"
-    return None
+    return next((f"{name}: {why}" for name in names if (why := store.not_estimable(name))), None)
 
 
 def _section(store: AnalysisStore, title: str, asset: str, needs: tuple[str, ...], build) -> Section:

@@ -7,13 +7,14 @@ UI; the study report is assembled from the stored outputs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from als_eca.report import figure_png
+from als_eca.settings import DBT_PROJECT_DIR
 from analytics.balance import table_one
 from analytics.cox import cox_zph
 from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
@@ -29,9 +30,14 @@ COHORT_COLUMNS = [
     "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
     "tpv_time_days", "tpv_event", "time_days_within_followup", "event_within_followup",
 ]
-# mart_survival_cohort's exclusion reasons in the order of the paper's cohort flow: the dbt seed the SQL follows.
-EXCLUSION_STEPS_SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "cohort_exclusion_steps.csv"
-EXCLUSION_ORDER = pd.read_csv(EXCLUSION_STEPS_SEED).sort_values("step_order")["exclusion_reason"].tolist()
+
+
+@functools.cache
+def exclusion_order() -> list[str]:
+    """mart_survival_cohort's exclusion reasons in the order of the paper's cohort flow: the dbt seed the SQL
+    follows (read on first use, not at import)."""
+    seed = DBT_PROJECT_DIR / "seeds" / "cohort_exclusion_steps.csv"
+    return pd.read_csv(seed).sort_values("step_order")["exclusion_reason"].tolist()
 GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
 
 
@@ -48,7 +54,7 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
     for source, df in cohort.groupby("source", sort=False):
         rows.append((source, "all patients", len(df)))
         reasons = df.loc[~df["eligible"], "exclusion_reason"].value_counts()
-        rank = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
+        rank = {r: i for i, r in enumerate(exclusion_order())}
         for reason, n in sorted(reasons.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])):
             rows.append((source, f"excluded: {reason}", int(n)))
         rows.append((source, "eligible", int(df["eligible"].sum())))

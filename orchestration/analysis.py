@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from als_eca.analysis_store import AnalysisStore
+from orchestration.markdown import md_table
 from orchestration.resources import WarehouseResource
 
 if TYPE_CHECKING:
@@ -47,17 +48,7 @@ def _store(warehouse: WarehouseResource) -> AnalysisStore:
 
 
 def _md_table(frame: pd.DataFrame, max_rows: int = 40) -> dg.MetadataValue:
-    def fmt(v) -> str:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return ""
-        return f"{v:.4g}" if isinstance(v, float) else str(v).replace("|", "/")
-
-    shown = frame.head(max_rows)
-    lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in shown.itertuples(index=False)]
-    if len(frame) > max_rows:
-        lines.append(f"\n({len(frame) - max_rows} more rows in the stored table)")
-    return dg.MetadataValue.md("\n".join(lines))
+    return md_table([str(c) for c in frame.columns], frame.itertuples(index=False), max_rows=max_rows)
 
 
 def _md_image(png: bytes) -> dg.MetadataValue:
@@ -93,21 +84,13 @@ def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
 
 # What makes an estimate impossible on a given cohort (too few patients or events, separation, a singular design, an
 # empty group): the statistics raise these; a step reports them as "not estimable" instead of failing the run.
-NOT_ESTIMABLE_ERRORS = (ValueError, ZeroDivisionError, FloatingPointError, ArithmeticError)
-
-
-def _not_estimable_reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".strip()
+# What makes an estimate impossible on a given cohort (too few patients or events, separation, a singular design -
+# numpy's LinAlgError is a ValueError - or an empty group): a step reports it as "not estimable" instead of failing.
+NOT_ESTIMABLE_ERRORS = (ValueError, ArithmeticError)
 
 
 def _upstream_reason(store: AnalysisStore, upstream: tuple[str, ...]) -> str | None:
-    for name in upstream:
-        path = store.path(f"{name}.json")
-        if path.exists():
-            numbers = store.load_json(name)
-            if isinstance(numbers, dict) and numbers.get("not_estimable"):
-                return f"{name} not estimable ({numbers['not_estimable']})"
-    return None
+    return next((f"{name} not estimable ({why})" for name in upstream if (why := store.not_estimable(name))), None)
 
 
 def _guarded(warehouse: WarehouseResource, name: str, upstream: tuple[str, ...], body,
@@ -115,15 +98,13 @@ def _guarded(warehouse: WarehouseResource, name: str, upstream: tuple[str, ...],
     """Run a step's body; when its input cannot support an estimate, record `{"not_estimable": reason}` under
     the step's name (and in results.json for the matched analysis), show it in the UI and let the run go on. The
     `estimable` check of the asset turns it into a warning."""
-    import numpy as np
-
     store = _store(warehouse)
     reason = _upstream_reason(store, upstream)
     if reason is None:
         try:
             return body(store)
-        except (*NOT_ESTIMABLE_ERRORS, np.linalg.LinAlgError) as exc:
-            reason = _not_estimable_reason(exc) + (f" (on {context})" if context else "")
+        except NOT_ESTIMABLE_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc}".strip() + (f" (on {context})" if context else "")
     store.save_json(name, {"not_estimable": reason})
     if name == "matched_cohort":
         store.save_json("results", {"not_estimable": reason})
@@ -135,9 +116,7 @@ def _estimable_check(name: str) -> dg.AssetChecksDefinition:
                     description="The step could make its estimate on this cohort (else the reason is recorded: too "
                                 "few patients or events, separation, a singular design, an empty group).")
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        store = _store(warehouse)
-        numbers = store.load_json(name) if store.path(f"{name}.json").exists() else {}
-        reason = numbers.get("not_estimable") if isinstance(numbers, dict) else None
+        reason = _store(warehouse).not_estimable(name)
         return dg.AssetCheckResult(passed=reason is None, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"not_estimable": reason or "estimable"})
 
@@ -196,7 +175,7 @@ def _matched_cohort(store: AnalysisStore) -> dg.MaterializeResult:
                 description="The matching used exactly the scores of the propensity_scores asset.")
 def matched_on_the_published_scores(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     store = _store(warehouse)
-    if store.load_json("matched_cohort").get("not_estimable"):
+    if store.not_estimable("matched_cohort"):
         return dg.AssetCheckResult(passed=True, metadata={"note": "no matching: not estimable"})
     published = store.load_frame("propensity_scores").set_index("subject_id")["ps"]
     used = store.load_frame("matched_scores").set_index("subject_id")["ps"].reindex(published.index)
@@ -220,7 +199,7 @@ def balance(warehouse: WarehouseResource) -> dg.MaterializeResult:
                 "mean difference is below 0.1 (the paper's balance criterion).")
 def smd_below_0_1(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     store = _store(warehouse)
-    if store.load_json("balance").get("not_estimable"):
+    if store.not_estimable("balance"):
         return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"note": "no matched set: see the estimable check"})
     smd = store.load_frame("smd")

@@ -24,10 +24,9 @@ from dagster_dbt import (
 )
 from packaging import version
 
-from als_eca.settings import get_settings
+from als_eca.settings import DBT_PROJECT_DIR, get_settings
 from als_eca.warehouse_lock import warehouse_lock
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
 
 

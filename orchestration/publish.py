@@ -6,15 +6,14 @@ import dagster as dg
 
 from als_eca import privacy
 from als_eca.publish import publish_snapshot
+from orchestration.markdown import md_table
 from orchestration.resources import WarehouseResource
 
 
 def _privacy_result(findings: list) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not findings,
-        metadata={"findings": dg.MetadataValue.md(
-            "| table | column | what |\n|---|---|---|\n" + "\n".join(f"| {f.table} | {f.column} | {f.what} |"
-                                                             for f in findings) if findings else "none")})
+        metadata={"findings": md_table(["table", "column", "what"], [(f.table, f.column, f.what) for f in findings])})
 
 
 def build_identifier_checks(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> list[dg.AssetChecksDefinition]:
@@ -64,9 +63,7 @@ def build_snapshot_asset(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> dg.
             metadata={
                 "database": dg.MetadataValue.path(str(snapshot.database)),
                 "parquet": dg.MetadataValue.path(str(snapshot.parquet_dir)),
-                "tables": dg.MetadataValue.md(
-                    "| table | rows |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in snapshot.tables.items())
-                ),
+                "tables": md_table(["table", "rows"], snapshot.tables.items()),
             }
         )
 

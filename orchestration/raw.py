@@ -14,6 +14,7 @@ import dagster as dg
 from als_eca.ingest import IngestError, LoadResult, deliveries, discover_pms, discover_proact, load_source
 from als_eca.ingest.manifest import read_manifest
 from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema, by_table
+from orchestration.markdown import md_table
 from orchestration.resources import SourcesResource, WarehouseResource
 
 RAW_POOL = "duckdb_writer"
@@ -95,10 +96,7 @@ def _metadata(result: LoadResult, manifest: dict | None) -> dict:
         }
     )
     if result.quarantine_reasons:
-        meta["quarantine_reasons"] = dg.MetadataValue.md(
-            "| reason | rows |\n|---|---|\n"
-            + "\n".join(f"| {r} | {n} |" for r, n in result.quarantine_reasons.items())
-        )
+        meta["quarantine_reasons"] = md_table(["reason", "rows"], result.quarantine_reasons.items())
     if result.warnings:
         meta["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings))
     if manifest is not None:
@@ -134,14 +132,16 @@ def _reconciliation(con, result: LoadResult) -> dg.AssetCheckResult:
 
 
 def _load_selected(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: list, manifest: dict | None
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: list, manifest: dict | None,
+    export: str | None = None,
 ) -> Iterator:
+    """Load the selected files; for a PMS export (`export`: its folder name) also compare it with the previous."""
     selected = context.selected_asset_keys
     todo = [s for s in sources if raw_key(s.schema) in selected]
-    compare_deliveries = DELIVERY_COMPARISON in selected and manifest is not None
+    compare_deliveries = export is not None and DELIVERY_COMPARISON in selected
     with warehouse.connect() as con:
         if compare_deliveries:
-            deliveries.keep_previous(con, manifest["_folder"])
+            deliveries.keep_previous(con, export)
         for i, source in enumerate(todo, 1):
             kind = "required" if source.schema.required_file else "optional"
             context.log.info(f"[{i}/{len(todo)}] loading {source.path or f'{source.expected} (absent, {kind})'}")
@@ -157,7 +157,7 @@ def _load_selected(
             yield dg.MaterializeResult(asset_key=raw_key(source.schema), metadata=_metadata(result, manifest))
             yield _reconciliation(con, result)
         if compare_deliveries:
-            yield from _delivery_results(con, manifest)
+            yield from _delivery_results(con, export)
         source_name = sources[0].schema.source if sources else None
         if source_name and quarantined_key(source_name) in selected:
             key = quarantined_key(source_name)
@@ -165,34 +165,22 @@ def _load_selected(
             held = con.execute("SELECT count(*) FROM raw.quarantine WHERE reason LIKE 'patient quarantined in %' "
                                "AND source_table LIKE ?", [source_name + "_%"]).fetchone()[0]
             yield dg.MaterializeResult(asset_key=key, metadata={
-                "dagster/row_count": len(rows),
-                "rows_held_back": held,
-                "patients": dg.MetadataValue.md(
-                    "| patient | file | line | reasons |\n|---|---|---|---|\n"
-                    + "\n".join(f"| {p} | {f} | {n} | {r} |" for p, f, n, r in rows[:50]) if rows else "none"),
-            })
+                "dagster/row_count": len(rows), "rows_held_back": held,
+                "patients": md_table(["patient", "file", "line", "reasons"], rows)})
 
 
-def _delivery_results(con, manifest: dict) -> Iterator:
-    export = manifest.get("_folder", "")
-    counts = deliveries.compare(con, export)
-    previous = con.execute("SELECT any_value(export) FROM raw.pms_delivery_previous").fetchone()[0] \
-        if deliveries._exists(con, "pms_delivery_previous") else None
-    table = "| domain | change | patients | records |\n|---|---|---|---|\n" + "\n".join(
-        f"| {d} | {c} | {p} | {r} |" for d, c, p, r in counts) if counts else "no change"
+def _delivery_results(con, export: str) -> Iterator:
+    previous, counts = deliveries.compare(con, export)
     yield dg.MaterializeResult(asset_key=DELIVERY_COMPARISON, metadata={
         "previous_export": previous or "none (first delivery loaded)", "current_export": export,
-        "changes": dg.MetadataValue.md(table)})
+        "changes": md_table(["domain", "change", "patients", "records"], counts, empty="no change")})
     gone = con.execute("""SELECT domain, subject_id, seq FROM raw.pms_delivery_changes
                           WHERE change = 'disappeared' ORDER BY domain, subject_id, seq""").fetchall()
     yield dg.AssetCheckResult(
         asset_key=DELIVERY_COMPARISON, check_name="no_records_disappeared", passed=not gone,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"disappeared_records": len(gone),
-                  "disappeared": dg.MetadataValue.md(
-                      "| domain | patient | seq |\n|---|---|---|\n"
-                      + "\n".join(f"| {d} | {p} | {q if q is not None else ''} |" for d, p, q in gone[:100])
-                      if gone else "none")})
+                  "disappeared": md_table(["domain", "patient", "seq"], gone, max_rows=100)})
 
 
 def _discovery_failure(exc: Exception) -> dg.Failure:
@@ -236,8 +224,7 @@ def raw_pms(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sou
     except Exception as exc:
         raise _discovery_failure(exc) from None
     context.log.info(f"PMS export {export.name} (manifest export_date {manifest.get('export_date')})")
-    manifest = {**manifest, "_folder": export.name}
-    yield from _load_selected(context, warehouse, found, manifest)
+    yield from _load_selected(context, warehouse, found, manifest, export=export.name)
 
 
 raw_assets = [raw_proact, raw_pms]

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import duckdb
 
-from als_eca.ingest.loader import HeldBack
+from als_eca.ingest.loader import HeldBack, raw_table_exists
 from als_eca.ingest.schemas import PATIENT_TABLES, TableSchema
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?", [table]
-    ).fetchone()[0])
 
 
 def held_back_patients(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> HeldBack | None:
     """What `schema`'s rows are held back for; None for the patient table itself or before anything is loaded."""
     parent = PATIENT_TABLES[schema.source]
-    if schema.table == parent or not _exists(con, f"{parent}_quarantined"):
+    if schema.table == parent or not raw_table_exists(con, f"{parent}_quarantined"):
         return None
     rows = con.execute(
         f"SELECT subject_id, 'patient quarantined in ' || file || ' line ' || line FROM raw.{parent}_quarantined"
@@ -32,5 +26,5 @@ def held_back_patients(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> H
     parent_file = con.execute("SELECT file FROM raw.load_audit WHERE source_table = ?", [parent]).fetchone()
     # PMS: every row needs its patient in dm.csv. PRO-ACT subjects outside DEMOGRAPHICS are kept (the download's
     # files hold overlapping subsets of subjects; the intermediate layer combines them).
-    require_parent = schema.source == "pms" and _exists(con, parent)
+    require_parent = schema.source == "pms" and raw_table_exists(con, parent)
     return HeldBack(dict(rows), parent if require_parent else None, parent_file[0] if parent_file else None)

@@ -9,16 +9,14 @@ a data manager must see (a warning check shows them).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
+from als_eca.ingest.loader import raw_table_exists
 from als_eca.ingest.schemas import PMS_TABLES, TableSchema
 
 _SEQ = {t.table: next((c.name for c in t.columns if c.name.endswith("SEQ")), None) for t in PMS_TABLES}
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                            "AND table_name = ?", [table]).fetchone()[0])
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> str:
@@ -35,10 +33,10 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, schema: TableSchema) -> str:
 
 def previous_export(con: duckdb.DuckDBPyConnection) -> str | None:
     """The export folder the raw PMS tables were loaded from (from the load audit), if any."""
-    if not _exists(con, "load_audit"):
+    if not raw_table_exists(con, "load_audit"):
         return None
     row = con.execute("SELECT path FROM raw.load_audit WHERE source_table = 'pms_dm'").fetchone()
-    return row[0].rsplit("/", 2)[-2] if row and row[0] else None
+    return Path(row[0]).parent.name if row and row[0] else None
 
 
 def keep_previous(con: duckdb.DuckDBPyConnection, current_export: str) -> str | None:
@@ -46,7 +44,7 @@ def keep_previous(con: duckdb.DuckDBPyConnection, current_export: str) -> str | 
     of the same export keeps the earlier comparison basis: the newest export is always compared with the one
     before it, however often it is reloaded."""
     export = previous_export(con)
-    if export is None or not all(_exists(con, t.table) for t in PMS_TABLES):
+    if export is None or not all(raw_table_exists(con, t.table) for t in PMS_TABLES):
         return None
     if export == current_export:
         return None
@@ -56,10 +54,11 @@ def keep_previous(con: duckdb.DuckDBPyConnection, current_export: str) -> str | 
     return export
 
 
-def compare(con: duckdb.DuckDBPyConnection, current_export: str) -> list[tuple]:
-    """After the load: the changes against the kept fingerprints; returns (domain, change, patients, records)."""
+def compare(con: duckdb.DuckDBPyConnection, current_export: str) -> tuple[str | None, list[tuple]]:
+    """After the load: the changes against the kept fingerprints; returns the export compared with (None for the
+    first delivery) and (domain, change, patients, records) rows."""
     union = " UNION ALL ".join(_fingerprints(con, t) for t in PMS_TABLES)
-    if not _exists(con, "pms_delivery_previous"):  # the first delivery: nothing to compare it with
+    if not raw_table_exists(con, "pms_delivery_previous"):  # the first delivery: nothing to compare it with
         union = f"SELECT * FROM ({union}) WHERE false"
         previous = ("SELECT NULL::VARCHAR AS domain, NULL::VARCHAR AS subject_id, NULL::BIGINT AS seq, "
                     "NULL::UBIGINT AS row_hash, NULL::VARCHAR AS export WHERE false")
@@ -88,4 +87,6 @@ def compare(con: duckdb.DuckDBPyConnection, current_export: str) -> list[tuple]:
            SELECT any_value(previous_export) AS previous_export, any_value(current_export) AS current_export,
                   domain, change, count(DISTINCT subject_id) AS patients, count(*) AS records
            FROM raw.pms_delivery_changes GROUP BY domain, change ORDER BY domain, change""")
-    return con.execute("SELECT domain, change, patients, records FROM raw.pms_delivery_comparison").fetchall()
+    previous = (con.execute("SELECT any_value(export) FROM raw.pms_delivery_previous").fetchone()[0]
+                if raw_table_exists(con, "pms_delivery_previous") else None)
+    return previous, con.execute("SELECT domain, change, patients, records FROM raw.pms_delivery_comparison").fetchall()

@@ -54,7 +54,6 @@ class DiscoveryError(Exception):
 def unpacked_download(archive: Path) -> Path:
     """A `.zip` of the download, unpacked once per content into the temporary folder; the folder inside it that
     holds the most PRO-ACT forms (archives often wrap the files in a folder of their own)."""
-    import hashlib
     import tempfile
     import zipfile
 
@@ -67,7 +66,7 @@ def unpacked_download(archive: Path) -> Path:
                 zf.extractall(target)
         except zipfile.BadZipFile as exc:
             raise DiscoveryError(f"{archive}: not a readable zip archive ({exc})") from None
-        (target / ".complete").write_text(hashlib.sha256(str(archive).encode()).hexdigest())
+        (target / ".complete").touch()  # (an interrupted unpacking is redone)
     folders = {p.parent for p in target.rglob("*") if proact_form_of(p.name)}
     if not folders:
         raise DiscoveryError(f"{archive}: no PRO-ACT form in the archive")

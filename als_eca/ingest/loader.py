@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 # Warehouses built before `subject_key` existed gain it (NULL for their old rows) instead of failing to insert.
 QUARANTINE_MIGRATE = "ALTER TABLE raw.quarantine ADD COLUMN IF NOT EXISTS subject_key VARCHAR"
 DUPLICATE_REASON = "exact duplicate of line {line}"
+_DUPLICATE_LIKE = DUPLICATE_REASON.replace("{line}", "%")
 # Tables whose loaded rows keep their physical line (`_source_line`): one row per patient, so it costs nothing,
 # and the blocking checks on a patient's record (death date, first injection) name file and line.
 LINE_NUMBERED = frozenset({"pms_dm"})
@@ -54,7 +55,7 @@ CREATE VIEW IF NOT EXISTS raw.{table}_quarantined AS
 SELECT subject_key AS subject_id, any_value(file) AS file, min(line) AS line,
        string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
 FROM raw.quarantine
-WHERE source_table = '{table}' AND subject_key IS NOT NULL AND reason NOT LIKE 'exact duplicate of line %'
+WHERE source_table = '{table}' AND subject_key IS NOT NULL AND reason NOT LIKE '{duplicate}'
 GROUP BY subject_key"""
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS raw.load_audit (
@@ -86,6 +87,8 @@ class LoadResult:
     columns: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    unknown_columns: list[str] = field(default_factory=list)  # in the file, not in the contract
+    missing_columns: list[str] = field(default_factory=list)  # in the contract (optional), not in the file
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -94,7 +97,13 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(QUARANTINE_MIGRATE)
     con.execute(AUDIT_DDL)
     for table in PATIENT_TABLES.values():
-        con.execute(QUARANTINED_PATIENTS_VIEW.format(table=table))
+        con.execute(QUARANTINED_PATIENTS_VIEW.format(table=table, duplicate=_DUPLICATE_LIKE))
+
+
+def raw_table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Is there a table or view `raw.<table>` (yet)?"""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+                            "AND table_name = ?", [table]).fetchone()[0])
 
 
 def _q(name: str) -> str:
@@ -190,7 +199,6 @@ def load_file(
 def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: str, key: bytes | None,
                held_back: HeldBack | None) -> LoadResult:
     """`load_file` on `path`, the file as read (UTF-8), for `delivered`, the file as named in the audit."""
-    key_bytes = key
     ensure_raw_schema(con)
     try:
         header = read_header(path)
@@ -206,8 +214,7 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
     # The header is read positionally as c0..cN: robust to odd names and BOMs, and independent of their case.
     internal = [f"c{i}" for i in range(len(header))]
     src = {n.lower(): f"c{i}" for i, n in enumerate(header)}
-    declared = {c.name.lower() for c in schema.columns}
-    unknown = [n for n in header if n.lower() not in declared]
+    unknown, missing = header_differences(schema, header)
     params: dict[str, object] = {"path": str(path), "columns": read_types(schema, header)}
     pseudonym = None
     if schema.pseudonymised:
@@ -255,10 +262,10 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
         # start at an offset, hence `- base`), and rows moved to quarantine below leave gaps, not renumbering.
         base = con.execute(f"SELECT min(rowid) FROM raw.{t}").fetchone()[0] or 0
         move = _Mover(con, t, delivered.name, base)
-        key = _key_sql(schema, "r")
+        key_expr = _key_sql(schema, "r")
         if plan.checks and con.execute(f"SELECT count(*) FROM raw.{t} WHERE _fail IS NOT NULL").fetchone()[0]:
             move(f"""SELECT r.rowid AS rid, NULL::BIGINT AS ref_rid, why.column_name, r._bad_value AS value,
-                            why.reason, {key} AS subject_key
+                            why.reason, {key_expr} AS subject_key
                      FROM raw.{t} AS r
                      JOIN (SELECT unnest($columns) AS column_name, unnest($reasons) AS reason,
                                   generate_subscripts($columns, 1) AS i) AS why ON why.i = r._fail
@@ -266,9 +273,9 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
                  {"columns": [c[1] for c in plan.checks], "reasons": [c[2] for c in plan.checks]})
         _move_exact_duplicates(move, t, list(out_cols), _key_sql(schema, "ranked"))
         if held_back is not None:
-            _move_held_back(move, t, key, held_back)
+            _move_held_back(move, t, key_expr, held_back)
         parse_value = "NULL" if schema.pseudonymised else f"left(trim(csv_line, chr(10) || chr(13)), {_MAX_VALUE})"
-        keys = _reject_keys(con, schema, header, key_bytes)
+        keys = _reject_keys(con, schema, header, key)
         con.execute(
             f"""INSERT INTO raw.quarantine
                 SELECT $t, $file, line, column_name, {parse_value}, reason, k.subject_key
@@ -311,7 +318,7 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
         warnings.append(f"{delivered.name}: {rows_read} records but {loaded} loaded + {quarantined} quarantined")
     return LoadResult(
         t, delivered.name, str(delivered.resolve()), stats, rows_read, loaded, quarantined, out_cols, warnings,
-        reasons,
+        reasons, unknown, missing,
     )
 
 
@@ -523,18 +530,23 @@ def _file_level_findings(path: Path, stats: FileStats, encoding: str) -> None:
                           'declare its encoding in manifest.json ("encoding": "cp949")', line=stats.invalid_utf8_line)
 
 
-def _header_warnings(schema: TableSchema, header: list[str], path: Path) -> list[str]:
-    """Fail on a missing required column; warn about absent optional and unknown extra columns."""
+def header_differences(schema: TableSchema, header: list[str]) -> tuple[list[str], list[str]]:
+    """(columns of the file not in the contract, columns of the contract not in the file), by name, any case."""
     present = {n.lower() for n in header}
     declared = {c.name.lower() for c in schema.columns}
+    return ([n for n in header if n.lower() not in declared],
+            [c.name for c in schema.columns if c.name.lower() not in present])
+
+
+def _header_warnings(schema: TableSchema, header: list[str], path: Path) -> list[str]:
+    """Fail on a missing required column; warn about absent optional and unknown extra columns."""
+    unknown, missing = header_differences(schema, header)
     for c in schema.columns:
-        if c.required and c.name.lower() not in present:
+        if c.required and c.name in missing:
             raise IngestError(path, "required column missing from the header", line=1, column=c.name)
     warnings = []
-    missing = [c.name for c in schema.columns if c.name.lower() not in present]
     if missing:
         warnings.append(f"{path.name}: optional columns absent, loaded as NULL: {', '.join(missing)}")
-    unknown = [n for n in header if n.lower() not in declared]
     if unknown:
         kept = "dropped (PMS: could hold identifiers)" if schema.pseudonymised else "kept as text"
         warnings.append(f"{path.name}: columns not in the contract, {kept}: {', '.join(unknown)}")

@@ -11,10 +11,11 @@ import duckdb
 import pytest
 
 from als_eca.ingest import load_all
+from als_eca.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.xdist_group("dbt")
 
-PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+PROJECT = DBT_PROJECT_DIR
 
 
 def _dbt(command: str, warehouse: Path, target: Path, monkeypatch) -> dict[str, str]:
