@@ -37,7 +37,7 @@ def als_eca_run(data: Path, warehouse: Path, force: bool) -> tuple[float, float,
     env = {**os.environ, "ALS_ECA_PSEUDONYM_KEY": os.environ.get("ALS_ECA_PSEUDONYM_KEY", "benchmark-key"),
            "ALS_ECA_SNAPSHOT_DIR": str(warehouse.parent / "snapshot")}
     env.pop("DAGSTER_HOME", None)
-    command = [sys.executable, "-m", "als_eca.cli", "run", "--proact", str(data / "proact"),
+    command = [sys.executable, "-m", "cli.main", "run", "--proact", str(data / "proact"),
                "--pms", str(data / "pms"), "--warehouse", str(warehouse)] + (["--force"] if force else [])
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()

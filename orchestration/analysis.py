@@ -1,4 +1,4 @@
-"""Analysis assets (group `analysis`): thin wrappers that read the marts, call als_eca.study_steps (which calls
+"""Analysis assets (group `analysis`): thin wrappers that read the marts, call als_eca.study.steps (which calls
 analytics/), store the results next to the warehouse and show key figures, tables and plots in the Dagster UI."""
 
 import base64
@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
-from als_eca.analysis_store import AnalysisStore
+from als_eca.study.store import AnalysisStore
 from orchestration.markdown import md_table
 from orchestration.resources import WarehouseResource
 
 if TYPE_CHECKING:
-    from als_eca import study_steps
+    from als_eca.study import steps as study_steps
 
-STEPS_MODULE = "als_eca.study_steps"  # statistics and plots: scipy, matplotlib (~2.5 s to import)
+STEPS_MODULE = "als_eca.study.steps"  # statistics and plots: scipy, matplotlib (~2.5 s to import)
 
 
 def _steps():
@@ -280,7 +280,7 @@ def safety_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
           group_name="analysis", kinds={"html"},
           description="The study report: one self-contained HTML file mirroring the paper.")
 def study_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from als_eca.study_report import write_study_report
+    from als_eca.study.report import write_study_report
 
     path = write_study_report(_store(warehouse), warehouse.directory / "report" / "study_report.html")
     return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),

@@ -25,7 +25,7 @@ class WarehouseResource(dg.ConfigurableResource):
             finally:
                 con.close()
             return
-        from als_eca.run_state import invalidate
+        from orchestration.run_state import invalidate
         from als_eca.warehouse_lock import warehouse_lock
 
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from als_eca.checksum import sha256_file
+from als_eca.ingest.checksum import sha256_file
 from als_eca.ingest import discover
-from als_eca.run_state import up_to_date
+from orchestration.run_state import up_to_date
 from als_eca.settings import get_settings
 
 

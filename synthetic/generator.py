@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from als_eca.checksum import sha256_file
+from als_eca.ingest.checksum import sha256_file
 from synthetic import calibration as cal
 from synthetic import pms, proact
 from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS, proact_file_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from als_eca.cli import app
+from cli.main import app
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from als_eca.cli import app
+from cli.main import app
 
 pytestmark = pytest.mark.xdist_group("dbt")
 

@@ -57,7 +57,7 @@ def unpacked_download(archive: Path) -> Path:
     import tempfile
     import zipfile
 
-    from als_eca.checksum import sha256_file
+    from als_eca.ingest.checksum import sha256_file
 
     target = Path(tempfile.gettempdir()) / f"als-eca-proact-{sha256_file(archive)[:16]}"
     if not (target / ".complete").exists():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from als_eca.checksum import FileStats, file_stats, open_source, sha256_file
+from als_eca.ingest.checksum import FileStats, file_stats, open_source, sha256_file
 from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql, pseudonymise
 from als_eca.ingest.schemas import PATIENT_TABLES, VARCHAR, TableSchema, by_table
 

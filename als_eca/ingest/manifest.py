@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from als_eca.checksum import file_stats
+from als_eca.ingest.checksum import file_stats
 from als_eca.ingest.loader import IngestError
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from als_eca.checksum import sha256_file
+from als_eca.ingest.checksum import sha256_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
 
 
 def _run(data, warehouse, env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "als_eca.cli", "run", "--force", "--proact", str(data / "proact"), "--pms", str(data / "pms"),
+        [sys.executable, "-m", "cli.main", "run", "--force", "--proact", str(data / "proact"), "--pms", str(data / "pms"),
          "--warehouse", str(warehouse)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )

@@ -41,7 +41,7 @@ def pipeline_data(medium_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline_run(pipeline_data, tmp_path_factory):
-    from als_eca.pipeline import run_pipeline
+    from orchestration.run import run_pipeline
 
     warehouse = tmp_path_factory.mktemp("pipeline") / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as mp:
@@ -131,7 +131,7 @@ def test_dbt_tests_ran_as_asset_checks(pipeline_run):
 
 
 def test_a_second_run_on_unchanged_input_gives_identical_marts(pipeline_run, pipeline_data):
-    from als_eca.pipeline import run_pipeline
+    from orchestration.run import run_pipeline
 
     before = _table_digests(pipeline_run.warehouse)
     with pytest.MonkeyPatch.context() as mp:
@@ -155,7 +155,7 @@ def test_the_study_report_is_self_contained_and_mirrors_the_paper(pipeline_run):
 def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeline_run, tmp_path):
     import json
 
-    from als_eca.analyze import analyze_cohort_file
+    from als_eca.study.analyze import analyze_cohort_file
 
     cohort_csv = tmp_path / "cohort.csv"
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
@@ -184,8 +184,8 @@ def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, 
 
 
 def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pipeline_run, pipeline_data):
-    from als_eca.pipeline import run_pipeline
-    from als_eca.run_state import up_to_date
+    from orchestration.run import run_pipeline
+    from orchestration.run_state import up_to_date
     from als_eca.settings import get_settings
 
     with pytest.MonkeyPatch.context() as mp:
@@ -205,7 +205,7 @@ def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pip
 def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data):
     """A forced run that rebuilds PRO-ACT and then fails on the PMS export leaves no "up to date" record; with the
     same files back, the next plain run rebuilds instead of skipping over a half-built warehouse."""
-    from als_eca.pipeline import run_pipeline
+    from orchestration.run import run_pipeline
 
     export = sorted((pipeline_data / "pms").iterdir())[-1]
     with pytest.MonkeyPatch.context() as mp:

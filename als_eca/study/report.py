@@ -1,4 +1,4 @@
-"""The study report: assembled from what the analysis assets stored (als_eca.analysis_store), one section per
+"""The study report: assembled from what the analysis assets stored (als_eca.study.store), one section per
 part of the paper, each naming the asset its numbers come from. One self-contained HTML file."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from als_eca.analysis_store import AnalysisStore
-from als_eca.report import Image, Section, write_report
+from als_eca.study.store import AnalysisStore
+from als_eca.study.html import Image, Section, write_report
 from analytics.progression import DAYS_PER_MONTH
 
 

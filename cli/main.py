@@ -102,7 +102,7 @@ def analyze(
     ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
 ) -> None:
     """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json and figures."""
-    from als_eca.analyze import analyze_cohort_file
+    from als_eca.study.analyze import analyze_cohort_file
 
     if not cohort.is_file():
         raise _user_error(f"cohort file {cohort} {'is not a file' if cohort.exists() else 'does not exist'}")
@@ -125,8 +125,8 @@ def inspect(
     missing columns, rows that would be quarantined and why; subjects across files; the cohort flow. Reads the
     files through the run's own loader; writes no warehouse."""
     from als_eca.ingest.discover import DiscoveryError
-    from als_eca.inspection import inspect as inspect_folder
-    from als_eca.inspection import render
+    from als_eca.ingest.inspection import inspect as inspect_folder
+    from als_eca.ingest.inspection import render
 
     with _user_errors(FileNotFoundError, DiscoveryError):
         report = inspect_folder(directory, cohort=cohort)
@@ -146,7 +146,7 @@ def run(
                                             "fail at once, naming it).")] = True,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
-    from als_eca.pipeline import run_pipeline
+    from orchestration.run import run_pipeline
     from als_eca.settings import SettingsError
     from als_eca.warehouse_lock import WarehouseLocked
 

@@ -51,7 +51,7 @@ def run_pipeline(
 
     import dagster as dg
 
-    from als_eca.run_state import inputs_fingerprint, up_to_date
+    from orchestration.run_state import inputs_fingerprint, up_to_date
     from als_eca.settings import get_settings, preflight
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
@@ -78,7 +78,7 @@ def run_pipeline(
             raise_on_error=False,
         )
         if result.success:  # (still under the lock: no other run can have written in between)
-            from als_eca.run_state import record_success
+            from orchestration.run_state import record_success
 
             record_success(settings.warehouse, result.run_id, fingerprint)
     materialised = sorted(

@@ -38,7 +38,7 @@ def last_success(warehouse: Path) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-CODE_DIRS = ("als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
+CODE_DIRS = ("cli", "als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
              "dbt_project/seeds")
 
 
@@ -65,6 +65,6 @@ def inputs_fingerprint(settings) -> str:
 
 def up_to_date(settings) -> str | None:
     """The id of the last successful run if nothing it depended on has changed since and no run has written the
-    warehouse after it (the record lives in the warehouse: als_eca/run_state.py)."""
+    warehouse after it (the record lives in the warehouse: orchestration/run_state.py)."""
     last = last_success(settings.warehouse)
     return last[0] if last and last[1] == inputs_fingerprint(settings) else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from als_eca.report import figure_png
+from als_eca.study.html import figure_png
 from als_eca.settings import DBT_PROJECT_DIR
 from analytics.balance import table_one
 from analytics.cox import cox_zph
