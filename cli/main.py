@@ -146,9 +146,9 @@ def run(
                                             "fail at once, naming it).")] = True,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
-    from orchestration.run import run_pipeline
     from als_eca.settings import SettingsError
     from als_eca.warehouse_lock import WarehouseLocked
+    from orchestration.run import run_pipeline
 
     with _user_errors(SettingsError), _user_errors(WarehouseLocked, code=3):
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,

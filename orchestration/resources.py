@@ -25,8 +25,8 @@ class WarehouseResource(dg.ConfigurableResource):
             finally:
                 con.close()
             return
-        from orchestration.run_state import invalidate
         from als_eca.warehouse_lock import warehouse_lock
+        from orchestration.run_state import invalidate
 
         path.parent.mkdir(parents=True, exist_ok=True)
         # The writer lock every run path shares (held for the whole run by `als-eca run`, re-entrant here): a run

@@ -51,10 +51,10 @@ def run_pipeline(
 
     import dagster as dg
 
-    from orchestration.run_state import inputs_fingerprint, up_to_date
     from als_eca.settings import get_settings, preflight
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
+    from orchestration.run_state import inputs_fingerprint, up_to_date
 
     settings = get_settings()
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from als_eca.ingest.checksum import sha256_file
 from als_eca.ingest import discover
-from orchestration.run_state import up_to_date
+from als_eca.ingest.checksum import sha256_file
 from als_eca.settings import get_settings
+from orchestration.run_state import up_to_date
 
 
 def newest_pms_export(pms_dir: Path) -> str | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from als_eca.study.store import AnalysisStore
 from als_eca.study.html import Image, Section, write_report
+from als_eca.study.store import AnalysisStore
 from analytics.progression import DAYS_PER_MONTH
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from als_eca.study.html import figure_png
 from als_eca.settings import DBT_PROJECT_DIR
+from als_eca.study.html import figure_png
 from analytics.balance import table_one
 from analytics.cox import cox_zph
 from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap

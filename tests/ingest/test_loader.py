@@ -12,8 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from als_eca.ingest import checksum
-from als_eca.ingest import IngestError, discover_proact, load_all, load_source
+from als_eca.ingest import IngestError, checksum, discover_proact, load_all, load_source
 from als_eca.ingest.discover import DiscoveryError, newest_pms_export, proact_form_of
 from als_eca.ingest.loader import load_file
 from als_eca.ingest.manifest import reconcile

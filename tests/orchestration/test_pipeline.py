@@ -184,9 +184,9 @@ def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, 
 
 
 def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pipeline_run, pipeline_data):
+    from als_eca.settings import get_settings
     from orchestration.run import run_pipeline
     from orchestration.run_state import up_to_date
-    from als_eca.settings import get_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
