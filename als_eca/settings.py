@@ -33,17 +33,19 @@ def _path(variable: str, default: str) -> Path:
     return path if path.is_absolute() else (REPO_ROOT / path)
 
 
-def get_settings() -> Settings:
-    """Read the settings now (not at import), so a changed environment is seen by the next run."""
-    warehouse = _path("ALS_ECA_WAREHOUSE", "data/warehouse.duckdb")
+def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse: Path | None = None) -> Settings:
+    """The settings now (not at import, so a changed environment is seen by the next run): an argument given here
+    (`als-eca run --proact ...`) beats its environment variable, which beats the default."""
+    warehouse = Path(warehouse).resolve() if warehouse is not None else _path("ALS_ECA_WAREHOUSE",
+                                                                              "data/warehouse.duckdb")
     if warehouse.stem.lower() in RESERVED_WAREHOUSE_NAMES:
         raise SettingsError(
             f"ALS_ECA_WAREHOUSE={warehouse}: DuckDB would name the database '{warehouse.stem}', the name of a schema "
             f"in it ({', '.join(sorted(RESERVED_WAREHOUSE_NAMES))} are taken); choose another file name, "
             "e.g. warehouse.duckdb")
     return Settings(
-        proact_dir=_path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
-        pms_dir=_path("ALS_ECA_PMS_DIR", "data/sample/pms"),
+        proact_dir=Path(proact).resolve() if proact is not None else _path("ALS_ECA_PROACT_DIR", "data/sample/proact"),
+        pms_dir=Path(pms).resolve() if pms is not None else _path("ALS_ECA_PMS_DIR", "data/sample/pms"),
         warehouse=warehouse,
         # By default next to the warehouse, so a second warehouse never overwrites another one's snapshot.
         snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", str(warehouse.parent / "snapshot")),

@@ -7,6 +7,7 @@ the dbt project has changed since.
 
 import functools
 import importlib.metadata
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -24,8 +25,9 @@ from dagster_dbt import (
 )
 from packaging import version
 
-from als_eca.settings import DBT_PROJECT_DIR, get_settings
+from als_eca.settings import DBT_PROJECT_DIR
 from als_eca.warehouse_lock import warehouse_lock
+from orchestration.resources import WarehouseResource
 
 _PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
 
@@ -88,26 +90,29 @@ def _newest_project_mtime() -> float:
     return max((p.stat().st_mtime for p in paths), default=0.0)
 
 
+def warehouse_vars(warehouse: Path) -> list[str]:
+    """The dbt arguments that point the profile at `warehouse` (profiles.yml reads `var('warehouse')`)."""
+    return ["--vars", json.dumps({"warehouse": str(warehouse)})]
+
+
 @functools.cache
-def dbt_project() -> DbtProject:
+def dbt_project(warehouse: Path) -> DbtProject:
     """The dbt project, with a manifest that is current (re-parsed only when a project file is newer)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_project_mtime():
-        os.environ.setdefault("ALS_ECA_WAREHOUSE", str(get_settings().warehouse))
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(
-            ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
-        )
+        result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                                     str(DBT_PROJECT_DIR), "--quiet", *warehouse_vars(warehouse)])
         if not result.success:
             raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
     return project
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
+def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
     """All dbt models and seeds as one multi-asset; dbt tests become asset checks (blocking when severity error)."""
-    project = dbt_project()
+    project = dbt_project(warehouse)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -116,10 +121,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         pool="duckdb_writer",
         name="dbt_warehouse",
     )
-    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        # The profile reads ALS_ECA_WAREHOUSE; the settings resolve the same variable for every other component.
-        warehouse = get_settings().warehouse
-        os.environ["ALS_ECA_WAREHOUSE"] = str(warehouse)
+    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         from orchestration.analysis import warm_up
 
         warm_up()  # the analysis steps' imports, on the core dbt leaves idle
@@ -127,7 +129,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # Its own target folder (concurrent runs never mix). Errors are raised below, once the failed tests have
         # been reported: dagster-dbt would raise at the end of the stream and lose them.
         # dbt writes the warehouse in its own process: it holds the run paths' shared writer lock meanwhile.
-        with warehouse_lock(warehouse, on_wait=context.log.warning):
+        with warehouse_lock(Path(warehouse.path), on_wait=context.log.warning):
             invocation = dbt.cli(["build"], context=context, raise_on_error=False)
             for event in invocation.stream():
                 if isinstance(event, dg.AssetCheckResult) and not event.passed:
@@ -138,7 +140,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         if failed:
             compiled = {r["unique_id"]: r.get("compiled_code") for r in
                         invocation.get_artifact("run_results.json").get("results", [])}
-            yield from with_failing_rows(failed, compiled, warehouse)
+            yield from with_failing_rows(failed, compiled, Path(warehouse.path))
         keep_partial_parse(invocation.target_path)
         prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
         if error is not None:
@@ -198,9 +200,15 @@ def with_failing_rows(results: list[dg.AssetCheckResult], compiled: Mapping[str,
     return out
 
 
-class LocalDbtCliResource(DbtCliResource):
-    """dbt-core installed in this environment: its version is read from the package metadata instead of running
-    `dbt --version` (a 3 s subprocess, paid by every run)."""
+class WarehouseDbtResource(DbtCliResource):
+    """dbt on one warehouse: every invocation passes the warehouse path to the profile as a dbt var (set where the
+    resource is built, never through the environment). dbt-core's version is read from the package metadata
+    instead of running `dbt --version` (a 3 s subprocess, paid by every run)."""
+
+    warehouse: str
+
+    def cli(self, args, **kwargs):
+        return super().cli([*args, *warehouse_vars(Path(self.warehouse))], **kwargs)
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:
@@ -212,13 +220,10 @@ class LocalDbtCliResource(DbtCliResource):
 DBT_GUARD = Path(__file__).resolve().parent / "bin" / "dbt-guarded"
 
 
-def dbt_resource() -> DbtCliResource:
+def dbt_resource(warehouse: Path) -> DbtCliResource:
     # The dbt installed next to this interpreter, whether or not its folder is on PATH (the guard finds it there).
     local = Path(sys.executable).parent / "dbt"
-    if local.exists() and local.resolve().parent == (DBT_GUARD.parents[2] / ".venv" / "bin").resolve():
-        return LocalDbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
-                                   dbt_executable=str(DBT_GUARD))
-    if local.exists():
-        return LocalDbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
-                                   dbt_executable=str(local))
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR))
+    guarded = local.exists() and local.resolve().parent == (DBT_GUARD.parents[2] / ".venv" / "bin").resolve()
+    executable = str(DBT_GUARD) if guarded else str(local) if local.exists() else "dbt"
+    return WarehouseDbtResource(project_dir=dbt_project(warehouse), profiles_dir=str(DBT_PROJECT_DIR),
+                                dbt_executable=executable, warehouse=str(warehouse))

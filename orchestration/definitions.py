@@ -1,10 +1,19 @@
 """The Dagster code location: only assembles the stages (raw → dbt → analysis → publish) and their checks."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
+if TYPE_CHECKING:
+    from als_eca.settings import Settings
 
-def build_definitions() -> dg.Definitions:
-    """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """Assemble every stage for `settings` (default: the environment's). Called when the code location loads and by
+    `als-eca run` (builds the dbt manifest if stale). The paths reach assets, checks, sensors and the dbt profile
+    only through the resources built here."""
     from als_eca.settings import get_settings
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.checks import gx_checks
@@ -15,21 +24,21 @@ def build_definitions() -> dg.Definitions:
     from orchestration.schedules import schedules
     from orchestration.sensors import sensors
 
-    settings = get_settings()
-    dbt_assets = build_dbt_assets()
+    settings = settings or get_settings()
+    dbt_assets = build_dbt_assets(settings.warehouse)
     mart_keys = sorted((k for k in dbt_assets.keys if k.path[0] == "marts"), key=lambda k: k.path)
-    assets = [*raw_assets, dbt_assets, build_snapshot_asset(mart_keys, str(settings.snapshot_dir)), *analysis_assets]
+    assets = [*raw_assets, dbt_assets, build_snapshot_asset(mart_keys), *analysis_assets]
     keys = {key for a in assets for key in a.keys}
     return dg.Definitions(
         assets=assets,
         asset_checks=[*(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
-                      *build_identifier_checks(mart_keys, str(settings.snapshot_dir))],
+                      *build_identifier_checks(mart_keys)],
         schedules=schedules,
         sensors=sensors,
         resources={
-            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "warehouse": WarehouseResource(path=str(settings.warehouse), snapshot_dir=str(settings.snapshot_dir)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
-            "dbt": dbt_resource(),
+            "dbt": dbt_resource(settings.warehouse),
         },
         # One DuckDB file, one writer: steps run one after another in the run's own process.
         executor=dg.in_process_executor,

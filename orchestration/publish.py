@@ -16,7 +16,7 @@ def _privacy_result(findings: list) -> dg.AssetCheckResult:
         metadata={"findings": md_table(["table", "column", "what"], [(f.table, f.column, f.what) for f in findings])})
 
 
-def build_identifier_checks(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> list[dg.AssetChecksDefinition]:
+def build_identifier_checks(mart_keys: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     """The identifier scan (als_eca/privacy.py) as blocking checks: on every mart, and on the analysts' snapshot.
     A PMS direct identifier (initials, record number, exact birth date, an original USUBJID) fails the check."""
     description = ("No PMS direct identifier: no identifier-named column, no value shaped like an original PMS "
@@ -33,18 +33,16 @@ def build_identifier_checks(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> 
 
     @dg.asset_check(asset=dg.AssetKey(["publish", "analyst_snapshot"]), name="no_direct_identifiers",
                     blocking=True, description=description)
-    def _snapshot() -> dg.AssetCheckResult:
-        from pathlib import Path
-
+    def _snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         import duckdb
 
-        with duckdb.connect(str(Path(snapshot_dir) / "snapshot.duckdb"), read_only=True) as con:
+        with duckdb.connect(str(warehouse.snapshot / "snapshot.duckdb"), read_only=True) as con:
             return _privacy_result(privacy.scan(con))
 
     return [*checks, _snapshot]
 
 
-def build_snapshot_asset(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> dg.AssetsDefinition:
+def build_snapshot_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=["publish", "analyst_snapshot"],
         deps=mart_keys,
@@ -54,10 +52,8 @@ def build_snapshot_asset(mart_keys: list[dg.AssetKey], snapshot_dir: str) -> dg.
         description="The marts copied to a read-only snapshot for SQL analysts (`make sql`) and Parquet files.",
     )
     def analyst_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        from pathlib import Path
-
         with warehouse.connect() as con:
-            snapshot = publish_snapshot(con, Path(snapshot_dir))
+            snapshot = publish_snapshot(con, warehouse.snapshot)
         context.log.info(f"published {len(snapshot.tables)} marts to {snapshot.database}")
         return dg.MaterializeResult(
             metadata={

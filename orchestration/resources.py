@@ -11,9 +11,11 @@ import duckdb
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (ALS_ECA_WAREHOUSE)."""
+    """The DuckDB warehouse file (ALS_ECA_WAREHOUSE) and where its analysts' snapshot is published
+    (ALS_ECA_SNAPSHOT_DIR)."""
 
     path: str
+    snapshot_dir: str = ""
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -38,6 +40,11 @@ class WarehouseResource(dg.ConfigurableResource):
                 yield con
             finally:
                 con.close()
+
+    @property
+    def snapshot(self) -> Path:
+        """The analysts' snapshot folder (by default next to the warehouse)."""
+        return Path(self.snapshot_dir) if self.snapshot_dir else self.directory / "snapshot"
 
     @property
     def directory(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -43,44 +43,37 @@ def run_pipeline(
     wait: bool = True,
     on_wait=None,
 ) -> RunSummary:
-    """Run raw → dbt → analysis → report once. Overrides are passed to the graph through the same environment
-    variables the code location reads, so `dagster dev` and this command see identical settings."""
-    for variable, value in (("ALS_ECA_PROACT_DIR", proact), ("ALS_ECA_PMS_DIR", pms), ("ALS_ECA_WAREHOUSE", warehouse)):
-        if value is not None:
-            os.environ[variable] = str(Path(value).resolve())
-
+    """Run raw → dbt → analysis → report once. The paths given here override the environment's; they reach every
+    asset, check and the dbt profile through the resources of the definitions built for this run."""
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
-    from orchestration.run_state import inputs_fingerprint, up_to_date
+    from orchestration.run_state import inputs_fingerprint, previous_prints, record_success, up_to_date
 
-    settings = get_settings()
+    settings = get_settings(proact=proact, pms=pms, warehouse=warehouse)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
+    skipped = RunSummary(True, "", [], [], 0, None, settings.warehouse, up_to_date=True,
+                         snapshot=settings.snapshot_dir / "snapshot.duckdb", report=_report_path(settings))
     if not force and (previous := up_to_date(settings)):
-        report = settings.warehouse.resolve().parent / "report" / "study_report.html"
-        return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
-                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=report)
-    job = build_definitions().resolve_implicit_global_asset_job_def()
+        return replace(skipped, run_id=previous)
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # One writer: the whole run holds the warehouse lock (a second run waits, or fails at once with --no-wait).
     with warehouse_lock(settings.warehouse, wait=wait, on_wait=on_wait or (lambda m: print(m, file=sys.stderr))):
         if not force and (previous := up_to_date(settings)):  # (decided under the lock: a run may just have ended)
-            report = settings.warehouse.resolve().parent / "report" / "study_report.html"
-            return RunSummary(True, previous, [], [], 0, None, settings.warehouse, up_to_date=True,
-                              snapshot=settings.snapshot_dir / "snapshot.duckdb", report=report)
-        fingerprint = inputs_fingerprint(settings)  # taken before the run: a file changed during it reruns
+            return replace(skipped, run_id=previous)
+        # taken before the run (a file changed during it reruns), reusing the last record's hashes as a cache
+        fingerprint, prints = inputs_fingerprint(settings, previous_prints(settings))
         result = job.execute_in_process(
             instance=instance,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             raise_on_error=False,
         )
         if result.success:  # (still under the lock: no other run can have written in between)
-            from orchestration.run_state import record_success
-
-            record_success(settings.warehouse, result.run_id, fingerprint)
+            record_success(settings.warehouse, result.run_id, fingerprint, prints)
     materialised = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
     )
@@ -95,8 +88,9 @@ def run_pipeline(
         failure = "; ".join(f"{ev.step_key}: {root_cause(ev.step_failure_data.error)}" for ev in failures) \
             or "run failed"
     checks = len(result.get_asset_check_evaluations())
-    return RunSummary(
-        result.success, result.run_id, materialised, failed, checks, failure, settings.warehouse,
-        snapshot=settings.snapshot_dir / "snapshot.duckdb",
-        report=settings.warehouse.resolve().parent / "report" / "study_report.html",
-    )
+    return replace(skipped, success=result.success, run_id=result.run_id, materialised=materialised,
+                   failed_checks=failed, checks_evaluated=checks, failure=failure, up_to_date=False)
+
+
+def _report_path(settings) -> Path:
+    return settings.warehouse.resolve().parent / "report" / "study_report.html"

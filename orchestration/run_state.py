@@ -1,17 +1,76 @@
-"""What decides "up to date": a record in the warehouse itself (`ops.run_state`), so every run path sees it.
+"""What a run depends on, and whether the warehouse is up to date with it: the one fingerprint that `als-eca run`
+(skip when nothing changed) and the new-source-data sensor (start a run when something did) both use.
 
-Any connection that may write the warehouse clears it when it opens (the Dagster warehouse resource does this for
-every step of every run: CLI, UI, schedule, sensor), and only `als-eca run` writes it, after a run has fully
-succeeded. A run that fails midway therefore leaves no record, and the next `als-eca run` rebuilds."""
+Sources are fingerprinted by content: every file under the PRO-ACT and PMS folders by its sha256, re-hashed only
+when its size or modification time changed since the prints it is compared with (so a 140 MB LABS file is not read
+on every sensor tick, and a file touched without being changed is not a change). Code is fingerprinted by the
+content of every Python, SQL, YAML and seed file of the pipeline.
+
+The record lives in the warehouse itself (`ops.run_state`), so every run path sees it. Any connection that may write
+the warehouse clears it when it opens (the Dagster warehouse resource does this for every step of every run: CLI,
+UI, schedule, sensor), and only `als-eca run` writes it, after a run has fully succeeded. A run that fails midway
+therefore leaves no record, and the next `als-eca run` rebuilds."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import duckdb
 
+from als_eca.ingest.checksum import sha256_file
+from als_eca.settings import REPO_ROOT, Settings
+
 _DDL = ("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE IF NOT EXISTS ops.run_state "
-        "(run_id VARCHAR, fingerprint VARCHAR, finished_at TIMESTAMP)")
+        "(run_id VARCHAR, fingerprint VARCHAR, sources VARCHAR, finished_at TIMESTAMP)")
+
+CODE_DIRS = ("cli", "als_eca", "analytics", "orchestration", "expectations", "dbt_project/models",
+             "dbt_project/macros", "dbt_project/seeds")
+
+Prints = dict[str, dict]  # {file path: {"size", "mtime_ns", "sha256"}}
+
+
+def source_prints(folder: Path, previous: Prints | None = None) -> Prints:
+    """Every file under `folder` (or `folder` itself, a .zip download) by content; a sha256 from `previous` is
+    reused while the file's size and modification time are unchanged. Hidden files (a copy in progress) are not
+    sources."""
+    folder, previous = Path(folder), previous or {}
+    files = [folder] if folder.is_file() else sorted(
+        p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
+                                                              p.relative_to(folder).parts)
+    ) if folder.is_dir() else []
+    prints = {}
+    for path in files:
+        stat, old = path.stat(), previous.get(str(path), {})
+        same = old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns and "sha256" in old
+        prints[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                             "sha256": old["sha256"] if same else sha256_file(path)}
+    return prints
+
+
+def content(prints: Prints) -> dict[str, str]:
+    """The part of the prints that says whether something changed: path -> sha256."""
+    return {path: p["sha256"] for path, p in prints.items()}
+
+
+def code_digest(repo_root: Path = REPO_ROOT) -> str:
+    digest = hashlib.sha256()
+    for folder in CODE_DIRS:
+        for path in sorted((repo_root / folder).rglob("*")):
+            if path.suffix in (".py", ".sql", ".yml", ".csv") and "target" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tuple[str, Prints]:
+    """(fingerprint, source prints) of what a run's result depends on: the sources by content, the code, and the
+    warehouse it writes."""
+    prints = {**source_prints(settings.proact_dir, previous), **source_prints(settings.pms_dir, previous)}
+    digest = hashlib.sha256(json.dumps(content(prints), sort_keys=True).encode())
+    digest.update(code_digest(settings.repo_root).encode())
+    digest.update(str(settings.warehouse).encode())
+    return digest.hexdigest(), prints
 
 
 def invalidate(con: duckdb.DuckDBPyConnection) -> None:
@@ -20,51 +79,34 @@ def invalidate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM ops.run_state")
 
 
-def record_success(warehouse: Path, run_id: str, fingerprint: str) -> None:
+def record_success(warehouse: Path, run_id: str, fingerprint: str, prints: Prints) -> None:
     with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP TABLE IF EXISTS ops.run_state")  # (a record of an older layout)
         invalidate(con)
-        con.execute("INSERT INTO ops.run_state VALUES (?, ?, now())", [run_id, fingerprint])
+        con.execute("INSERT INTO ops.run_state VALUES (?, ?, ?, now())", [run_id, fingerprint, json.dumps(prints)])
 
 
-def last_success(warehouse: Path) -> tuple[str, str] | None:
-    """(run id, fingerprint) of the last fully successful run, if nothing has written the warehouse since."""
+def last_success(warehouse: Path) -> tuple[str, str, Prints] | None:
+    """(run id, fingerprint, source prints) of the last fully successful run, if nothing has written the warehouse
+    since."""
     if not Path(warehouse).is_file():
         return None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            row = con.execute("SELECT run_id, fingerprint FROM ops.run_state LIMIT 1").fetchone()
+            row = con.execute("SELECT run_id, fingerprint, sources FROM ops.run_state LIMIT 1").fetchone()
     except duckdb.Error:  # no record yet, an older warehouse, or a run holding it: not up to date
         return None
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], json.loads(row[2] or "{}")) if row else None
 
 
-CODE_DIRS = ("cli", "als_eca", "analytics", "orchestration", "expectations", "dbt_project/models", "dbt_project/macros",
-             "dbt_project/seeds")
-
-
-def inputs_fingerprint(settings) -> str:
-    """What a run's result depends on: every source file (name, size, modification time) and the code (every
-    Python, SQL and YAML file of the pipeline, by content). Cheap: no data file is read."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for folder in (settings.proact_dir, settings.pms_dir):
-        folder = Path(folder)
-        files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file()) \
-            if folder.is_dir() else []
-        for path in files:
-            stat = path.stat()
-            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    for folder in CODE_DIRS:
-        for path in sorted((settings.repo_root / folder).rglob("*")):
-            if path.suffix in (".py", ".sql", ".yml", ".csv") and "target" not in path.parts:
-                digest.update(path.read_bytes())
-    digest.update(str(settings.warehouse).encode())
-    return digest.hexdigest()
-
-
-def up_to_date(settings) -> str | None:
+def up_to_date(settings: Settings) -> str | None:
     """The id of the last successful run if nothing it depended on has changed since and no run has written the
-    warehouse after it (the record lives in the warehouse: orchestration/run_state.py)."""
+    warehouse after it."""
     last = last_success(settings.warehouse)
-    return last[0] if last and last[1] == inputs_fingerprint(settings) else None
+    return last[0] if last and last[1] == inputs_fingerprint(settings, last[2])[0] else None
+
+
+def previous_prints(settings: Settings) -> Prints:
+    """The last successful run's source prints (a cache of hashes), or none."""
+    last = last_success(settings.warehouse)
+    return last[2] if last else {}

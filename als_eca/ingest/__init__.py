@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from als_eca.ingest.cascade import held_back_patients
+from als_eca.ingest.checksum import file_stats
 from als_eca.ingest.discover import SourceFile, discover_pms, discover_proact, newest_pms_export
 from als_eca.ingest.loader import IngestError, LoadResult, empty_table, load_file
 from als_eca.ingest.manifest import export_encoding, read_manifest, reconcile
@@ -29,12 +30,13 @@ def load_source(con: duckdb.DuckDBPyConnection, source: SourceFile) -> LoadResul
         if schema.required_file:
             raise IngestError(source.expected or f"{schema.source}/{schema.name}", source.absent_message)
         return empty_table(con, schema)
-    encoding = "utf-8"
-    if schema.source == "pms":
-        reconcile(path.parent, path.name)
+    encoding, stats = "utf-8", None
+    if schema.source == "pms":  # counted and hashed once: for the manifest, then for the load's audit
+        stats = file_stats(path)
+        reconcile(path.parent, path.name, stats)
         encoding = export_encoding(path.parent)
     return load_file(con, schema, path, key=pseudonym_key() if schema.pseudonymised else None,
-                     held_back=held_back_patients(con, schema), encoding=encoding)
+                     held_back=held_back_patients(con, schema), encoding=encoding, stats=stats)
 
 
 def load_all(con: duckdb.DuckDBPyConnection, proact_dir: Path, pms_dir: Path) -> list[LoadResult]:

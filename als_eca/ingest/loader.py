@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from als_eca.ingest.checksum import FileStats, file_stats, open_source, sha256_file
+from als_eca.ingest.checksum import FileStats, file_stats, open_source
 from als_eca.ingest.pseudonym import pseudonym_lookup_sql, pseudonym_sql, pseudonymise
 from als_eca.ingest.schemas import PATIENT_TABLES, VARCHAR, TableSchema, by_table
 
@@ -165,12 +165,14 @@ def _output_columns(schema: TableSchema) -> dict[str, str]:
 
 def load_file(
     con: duckdb.DuckDBPyConnection, schema: TableSchema, path: Path, *, key: bytes | None = None,
-    held_back: HeldBack | None = None, encoding: str = "utf-8",
+    held_back: HeldBack | None = None, encoding: str = "utf-8", stats: FileStats | None = None,
 ) -> LoadResult:
     """Load `path` into `raw.<schema.table>`, replacing it; see the module docstring for the steps.
 
     `held_back`: patients whose key record was quarantined (their rows here go to quarantine too, with the
     parent's file and line as the reason) and, for PMS, the rule that a row needs its patient in dm.csv.
+    `stats`: the file's checksum and record counts when the caller already has them (a PMS file reconciled with
+    its manifest), so the file is not read a second time for them.
 
     The file is scanned once: parsing, typing, rule checks, pseudonyms and line numbers happen in one
     `CREATE TABLE ... AS SELECT` over `read_csv`; rejected rows are then moved to quarantine (cheap: usually none).
@@ -188,17 +190,21 @@ def load_file(
     except OSError as exc:
         raise IngestError(path, f"file cannot be read ({exc.strerror or exc})") from None
     if is_utf8(encoding):
-        return _load_file(con, schema, path, path, encoding, key, held_back)
+        return _load_file(con, schema, path, path, encoding, key, held_back, stats)
     readable = transcode_to_utf8(path, encoding)  # a temporary UTF-8 copy: same records, same lines
     try:
-        return _load_file(con, schema, readable, path, encoding, key, held_back)
+        # (the copy's own record layout is counted; the audit's checksum is the delivered file's)
+        delivered = stats or file_stats(path)
+        return _load_file(con, schema, readable, path, encoding, key, held_back, None, delivered)
     finally:
         readable.unlink(missing_ok=True)
 
 
 def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: str, key: bytes | None,
-               held_back: HeldBack | None) -> LoadResult:
-    """`load_file` on `path`, the file as read (UTF-8), for `delivered`, the file as named in the audit."""
+               held_back: HeldBack | None, stats: FileStats | None,
+               delivered_stats: FileStats | None = None) -> LoadResult:
+    """`load_file` on `path`, the file as read (UTF-8), for `delivered`, the file as named in the audit (whose
+    checksum and size are `delivered_stats`' when it was transcoded)."""
     ensure_raw_schema(con)
     try:
         header = read_header(path)
@@ -206,7 +212,7 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
         raise IngestError(delivered, exc.reason, exc.line, exc.column) from None
     warnings = _header_warnings(schema, header, delivered)
     # The checksum and line count run in a thread while DuckDB scans the file (hashlib releases the GIL).
-    stats_future = _STATS_POOL.submit(file_stats, path)
+    stats_future = _STATS_POOL.submit(file_stats, path) if stats is None else None
     for w in warnings:
         log.warning(w)
 
@@ -254,7 +260,7 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
             raise IngestError(delivered, f"unreadable as CSV: {str(exc).splitlines()[0]}") from None
 
         _collect_rejects(con, rej, internal, header)
-        stats = stats_future.result()
+        stats = stats_future.result() if stats_future is not None else stats
         _file_level_findings(delivered, stats, encoding)
         _record_layout(con, stats)
         con.execute("DELETE FROM raw.quarantine WHERE source_table = ?", [t])
@@ -299,8 +305,8 @@ def _load_file(con, schema: TableSchema, path: Path, delivered: Path, encoding: 
             ).fetchall()
         )
         quarantined = sum(reasons.values())
-        if delivered != path:  # the audit names the file as delivered, with its own checksum
-            stats = replace(stats, sha256=sha256_file(delivered), bytes=delivered.stat().st_size)
+        if delivered_stats is not None:  # the audit names the file as delivered, with its own checksum
+            stats = replace(stats, sha256=delivered_stats.sha256, bytes=delivered_stats.bytes)
         rows_read = stats.data_records  # independent of the parser: CSV records counted from the bytes
         con.execute("DELETE FROM raw.load_audit WHERE source_table = ?", [t])
         con.execute(

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from als_eca.ingest.checksum import file_stats
+from als_eca.ingest.checksum import FileStats, file_stats
 from als_eca.ingest.loader import IngestError
 
 
@@ -46,15 +46,16 @@ def export_encoding(export_dir: Path) -> str:
     return read_manifest(export_dir).get("encoding", "utf-8")
 
 
-def reconcile(export_dir: Path, file_name: str) -> ManifestEntry:
-    """Check one delivered file against the manifest; raises IngestError naming the file on any disagreement."""
+def reconcile(export_dir: Path, file_name: str, stats: FileStats | None = None) -> ManifestEntry:
+    """Check one delivered file (its `stats`, counted here when not given) against the manifest; raises
+    IngestError naming the file on any disagreement."""
     export_dir = Path(export_dir)
     manifest = read_manifest(export_dir)
     entry = manifest["files"].get(file_name)
     path = export_dir / file_name
     if entry is None:
         raise IngestError(path, f"not listed in {export_dir.name}/manifest.json")
-    stats = file_stats(path)
+    stats = stats or file_stats(path)
     rows = stats.data_records  # CSV records, not lines: a quoted field may hold a line break
     found = ManifestEntry(file_name, int(entry["rows"]), rows, str(entry["sha256"]).lower(), stats.sha256)
     if found.rows_declared != found.rows_found:

@@ -203,3 +203,29 @@ def test_quarantine_lines_match_the_physical_lines_on_random_files(tmp_path, con
         load_file(con, by_table("proact_deathdata"), path)
         found = [n for (n,) in con.execute("SELECT line FROM raw.quarantine ORDER BY line").fetchall()]
         assert found == bad, ("\n".join(lines), found, bad)
+
+
+def test_each_pms_file_is_counted_and_hashed_once(sample, con, pseudonym_key, monkeypatch):
+    """The manifest's reconciliation and the load's audit share one pass over the file (also for a transcoded
+    file, whose audit checksum is the delivered bytes')."""
+    from als_eca.ingest import checksum
+
+    proact, pms, export = sample
+    lines = _korean_ae(export)
+    (export / "ae.csv").write_bytes(("\n".join(lines) + "\n").encode("cp949"))
+    _redeclare(export, encoding="cp949")
+    reads: list[str] = []
+    real_stats, real_sha = checksum.file_stats, checksum.sha256_file
+    monkeypatch.setattr(checksum, "file_stats", lambda p: reads.append(Path(p).name) or real_stats(p))
+    monkeypatch.setattr(checksum, "sha256_file", lambda p: reads.append(Path(p).name) or real_sha(p))
+    for module in ("als_eca.ingest", "als_eca.ingest.loader", "als_eca.ingest.manifest"):
+        if hasattr(__import__(module, fromlist=["_"]), "file_stats"):
+            monkeypatch.setattr(f"{module}.file_stats", checksum.file_stats)
+    for source in discover_pms(pms):
+        if source.path is not None:
+            load_source(con, source)
+    delivered = [name for name in reads if not name.startswith(("tmp", "."))]  # (the transcoded copy's layout)
+    assert sorted(delivered) == sorted(set(delivered)), delivered
+    assert "ae.csv" in delivered and "dm.csv" in delivered
+    sha = con.execute("SELECT sha256 FROM raw.load_audit WHERE source_table = 'pms_ae'").fetchone()[0]
+    assert sha == hashlib.sha256((export / "ae.csv").read_bytes()).hexdigest()

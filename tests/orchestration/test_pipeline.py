@@ -167,39 +167,47 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
     assert len(from_assets["matching"]["pairs"]) > 0
 
 
-def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, pipeline_data, monkeypatch):
+def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, pipeline_data):
     # (before the next test, which touches a source file)
     import dagster as dg
 
+    from orchestration.resources import SourcesResource, WarehouseResource
     from orchestration.sensors import new_source_data
 
-    for variable, value in (("ALS_ECA_PROACT_DIR", pipeline_data / "proact"), ("ALS_ECA_PMS_DIR", pipeline_data / "pms"),
-                            ("ALS_ECA_WAREHOUSE", pipeline_run.warehouse)):
-        monkeypatch.setenv(variable, str(value))
-    context = dg.build_sensor_context()
+    context = dg.build_sensor_context(resources={
+        "sources": SourcesResource(proact_dir=str(pipeline_data / "proact"), pms_dir=str(pipeline_data / "pms")),
+        "warehouse": WarehouseResource(path=str(pipeline_run.warehouse))})
     results = list(new_source_data(context))
     assert len(results) == 1 and isinstance(results[0], dg.SkipReason), results
     assert "baseline" in results[0].skip_message
-    assert json.loads(context.cursor)["pms_export"].startswith("pms_export_")  # changes are seen from here on
+    assert json.loads(context.cursor)["pms"]  # the files' prints: changes are seen from here on
 
 
-def test_a_run_with_nothing_changed_is_skipped_and_a_touched_file_is_noticed(pipeline_run, pipeline_data):
+def test_a_run_with_nothing_changed_is_skipped_and_only_a_changed_file_is_noticed(pipeline_run, pipeline_data):
+    """Touching a file is not a change (the same content fingerprint as the sensor's); changing its content is."""
     from als_eca.settings import get_settings
     from orchestration.run import run_pipeline
     from orchestration.run_state import up_to_date
 
+    paths = {"proact": pipeline_data / "proact", "pms": pipeline_data / "pms", "warehouse": pipeline_run.warehouse}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
         mp.delenv("DAGSTER_HOME", raising=False)
-        skipped = run_pipeline(proact=pipeline_data / "proact", pms=pipeline_data / "pms",
-                               warehouse=pipeline_run.warehouse, force=False)
+        skipped = run_pipeline(**paths, force=False)
         assert skipped.up_to_date and skipped.success and skipped.materialised == []
-        settings = get_settings()
+        settings = get_settings(**paths)
         assert up_to_date(settings)
         treatment = pipeline_data / "proact" / "PROACT_TREATMENT.csv"
         stat = treatment.stat()
         os.utime(treatment, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-        assert up_to_date(settings) is None
+        assert up_to_date(settings)
+        original = treatment.read_bytes()
+        treatment.write_bytes(original + original[original.rindex(b"\n", 0, -1) + 1:])  # one record more
+        try:
+            assert up_to_date(settings) is None
+        finally:
+            treatment.write_bytes(original)
+        assert up_to_date(settings)
 
 
 def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data):
@@ -212,7 +220,6 @@ def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data
         mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
         mp.delenv("DAGSTER_HOME", raising=False)
         args = {"proact": pipeline_data / "proact", "pms": pipeline_data / "pms", "warehouse": pipeline_run.warehouse}
-        assert run_pipeline(**args, force=True).success  # (the previous test touched a file)
         assert run_pipeline(**args, force=False).up_to_date
         (export / "dm.csv").rename(export / "dm.csv.away")  # a half-copied export: the manifest lists dm.csv
         try:

@@ -1,4 +1,5 @@
-"""The new-source-data sensor's change detection: new PMS export, changed PRO-ACT file, nothing changed."""
+"""The new-source-data sensor's change detection (the run's own content fingerprint): a new PMS export, a changed
+PRO-ACT or PMS file, a touched but unchanged file, a hidden file being copied, nothing changed."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ def test_change_detection(tmp_path):
     proact, pms = tmp_path / "proact", tmp_path / "pms"
     proact.mkdir()
     (pms / "pms_export_2019-12-31").mkdir(parents=True)
+    (pms / "pms_export_2019-12-31" / "dm.csv").write_text("USUBJID\r\nA\r\n")
     (proact / "PROACT_ALSFRS.csv").write_text("subject_id\r\n1\r\n")
 
     changed, cursor = changed_sources({}, proact, pms)
     assert changed == ["raw_proact", "raw_pms"]
-    assert cursor["pms_export"] == "pms_export_2019-12-31"
 
     assert changed_sources(cursor, proact, pms)[0] == []
 
@@ -28,7 +29,13 @@ def test_change_detection(tmp_path):
     changed, cursor = changed_sources(cursor, proact, pms)
     assert changed == ["raw_proact"]
 
-    (pms / "pms_export_2022-01-31").mkdir()
+    new_export = pms / "pms_export_2022-01-31"
+    new_export.mkdir()
+    (new_export / ".dm.csv.partial").write_text("USUBJID\r\n")  # a copy in progress is not yet a source
+    assert changed_sources(cursor, proact, pms)[0] == []
+    (new_export / "dm.csv").write_text("USUBJID\r\nA\r\nB\r\n")
     changed, cursor = changed_sources(cursor, proact, pms)
     assert changed == ["raw_pms"]
-    assert cursor["pms_export"] == "pms_export_2022-01-31"
+
+    (pms / "pms_export_2019-12-31" / "dm.csv").write_text("USUBJID\r\nC\r\n")  # an earlier export rewritten
+    assert changed_sources(cursor, proact, pms)[0] == ["raw_pms"]
