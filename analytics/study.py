@@ -1,7 +1,7 @@
 """End-to-end matched analysis of Nam et al. 2023 (PS -> 1:1 NN matching -> KM / log-rank / RMST / Cox).
 
 Used by the CLI and the Dagster analysis assets; ``StudyResult.to_json_dict()`` is the ``results.json``
-contract (docs: analytics section of the lead's brief). Survival analyses are unweighted on the matched set,
+contract (its keys are documented in docs/architecture.md). Survival analyses are unweighted on the matched set,
 which equals MatchIt's weighted analysis for 1:1 matching and for k:1 matching where every treated unit got k
 controls. Times are days.
 """

@@ -82,7 +82,7 @@ def calibration(
     typer.echo(table(figures))
     files = subjects_across_files(data, scale=scale)
     cross = cross_file_figures(data, scale=scale)
-    typer.echo("\nPRO-ACT subjects across files (real: the ~2023 download, ../shared/specs/proact.md)")
+    typer.echo("\nPRO-ACT subjects across files (real: measured on the ~2023 download, synthetic/calibration.py)")
     typer.echo(files_table(files))
     typer.echo("")
     typer.echo(table(cross, reference="real download"))

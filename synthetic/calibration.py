@@ -1,4 +1,5 @@
-"""Calibration targets (from ../shared/specs) and the adverse-event vocabulary the generator draws from.
+"""Calibration targets (the paper's published figures and the structure measured on a real PRO-ACT download) and
+the adverse-event vocabulary the generator draws from.
 
 Every figure here is a published or measured value; the generator simulates a disease course whose summaries
 land near them (synthetic/measure.py measures them; tests/synthetic/test_generator.py compares them).

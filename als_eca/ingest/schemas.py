@@ -2,7 +2,8 @@
 which columns are required, and the row rules that send a row to quarantine.
 
 The synthetic generator writes exactly these column lists (synthetic/formats.py imports them), and the loader
-reads real files against them; see ../shared/specs/proact.md and pms_export.md.
+reads real files against them. The column lists are those measured on a real PRO-ACT download and those of the
+PMS export specification.
 """
 
 from __future__ import annotations
