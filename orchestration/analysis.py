@@ -76,8 +76,10 @@ def _read(warehouse: WarehouseResource, sql: str) -> pd.DataFrame:
 
 
 def _cohort(warehouse: WarehouseResource) -> pd.DataFrame:
-    columns = ", ".join(f'"{c}"' for c in _steps().COHORT_COLUMNS)
-    cohort = _read(warehouse, f"SELECT {columns}, exclusion_reason FROM marts.mart_survival_cohort ORDER BY subject_id")
+    from analytics.study import COHORT_COLUMNS
+
+    columns = ", ".join(f'"{c}"' for c in COHORT_COLUMNS)
+    cohort = _read(warehouse, f"SELECT {columns} FROM marts.mart_survival_cohort ORDER BY subject_id")
     cohort["eligible"] = cohort["eligible"].astype(bool)
     return cohort
 

@@ -25,11 +25,6 @@ from analytics.study import StudyResult, run_matched_analysis, sensitivity_varia
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
 
 RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
-COHORT_COLUMNS = [
-    "subject_id", "source", "treated", "group", "time_days", "event", "age", "sex", "onset_site",
-    "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
-    "tpv_time_days", "tpv_event", "time_days_within_followup", "event_within_followup",
-]
 
 
 @functools.cache
@@ -230,17 +225,13 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
 
 
 def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
-    """(a) progression speed added to the PS model; (b) only patients within the speed IQR; (c) control deaths
-    counted only within the ALSFRS follow-up (the paper's rule counts deaths after the last visit while censoring
-    survivors at it, which favours treatment when deaths are tracked beyond the visits)."""
+    """One row per sensitivity analysis of analytics.study (`sensitivity_variants`): (a) progression speed added
+    to the PS model; (b) only patients within the speed IQR; (c) control deaths counted only within the ALSFRS
+    follow-up, when the cohort has that outcome. One that cannot be estimated here gets a note instead."""
     labels = {"ps_with_speed": "PS model + progression speed", "speed_iqr": "progression speed within Q1-Q3",
               "within_followup": "control deaths counted only within ALSFRS follow-up"}
-    variants = dict(sensitivity_variants(cohort, tau=tau))
-    if {"time_days_within_followup", "event_within_followup"} <= set(cohort.columns):
-        alt = cohort.assign(time_days=cohort["time_days_within_followup"], event=cohort["event_within_followup"])
-        variants["within_followup"] = lambda: run_matched_analysis(alt, tau=tau)
     rows = []
-    for name, run in variants.items():
+    for name, run in sensitivity_variants(cohort, tau=tau).items():
         try:
             r = run()
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # e.g. too few patients in the IQR
