@@ -24,29 +24,20 @@ def read_cohort(path: Path) -> pd.DataFrame:
 
 
 def write_figures(result: StudyResult, treated: pd.Series, out: Path) -> list[Path]:
-    """KM curves of the matched set (number at risk, log-rank p), love plot, PS overlap and Cox forest plot.
+    """KM curves of the matched set (number at risk, log-rank p), love plot, PS overlap and Cox forest plot: the
+    figures of the analysis assets, under the same names.
 
     `treated` is the 0/1 treatment indicator indexed by subject id (every analysed patient)."""
-    from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
+    from als_eca.study import figures
 
-    ids = result.scores.index
-    matched = ids.isin(result.matched["subject_id"])
-    figures = {
-        "km_matched.png": km_plot(
-            {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
-            p_value=result.logrank.p, risk_times=[0, 365, 730, 1095, 1460, 1825], title="Overall survival",
-        ),
-        "love_plot.png": love_plot(result.smd_before["smd"], result.smd_after["smd"]),
-        "ps_overlap.png": ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(), matched=matched),
-    }
+    pngs = {"km_matched": figures.km_matched(result), "love_plot": figures.love_plot(result),
+            "ps_overlap": figures.ps_overlap(result, treated)}
     if result.cox is not None:  # None: not estimable on this matched set (reported as nulls in results.json)
-        terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
-        figures["cox_forest.png"] = forest_plot(result.cox.summary(robust=False).loc[terms],
-                                                title="Cox model, matched set")
+        pngs["cox_forest"] = figures.cox_forest(result)
     paths = []
-    for name, fig in figures.items():
-        path = out / name
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+    for name, png in pngs.items():
+        path = out / f"{name}.png"
+        path.write_bytes(png)
         paths.append(path)
     return paths
 

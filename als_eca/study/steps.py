@@ -14,17 +14,17 @@ import numpy as np
 import pandas as pd
 
 from als_eca.settings import DBT_PROJECT_DIR
+from als_eca.study import figures as study_figures
+from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
 from analytics.balance import table_one
 from analytics.cox import cox_zph
-from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
+from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
 from analytics.safety import event_table, safety_overview
 from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants, validate_cohort
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
-
-RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
 
 
 @functools.cache
@@ -107,12 +107,7 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
     t1_before = table_one(eligible, "arm", **spec)
     t1_after = table_one(matched, "arm", **spec)
     treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
-    ids = result.scores.index
-    figures = {
-        "love_plot": figure_png(love_plot(result.smd_before["smd"], result.smd_after["smd"])),
-        "ps_overlap": figure_png(ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(),
-                                            matched=ids.isin(result.matched["subject_id"]))),
-    }
+    figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated)}
     numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
                "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all())}
     return StepOutput(numbers, {"smd": smd, "table1_before": t1_before, "table1_matched": t1_after}, figures)
@@ -154,9 +149,7 @@ def survival(result: StudyResult) -> StepOutput:
     if pairs is not None:
         tables["pairwise_logrank"] = pairs
     figures = {
-        "km_matched": figure_png(km_plot(
-            {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
-            p_value=result.logrank.p, risk_times=RISK_TIMES, title="Overall survival, matched set")),
+        "km_matched": study_figures.km_matched(result),
         "km_groups": figure_png(km_plot(
             {GROUP_LABELS[g]: k for g, k in km_groups.items()}, p_value=three.p if three else None,
             risk_times=RISK_TIMES, title="Overall survival by injection group, matched set")),
@@ -176,8 +169,7 @@ def cox(result: StudyResult) -> StepOutput:
     robust = result.cox_robust.summary(robust=True).loc[terms].reset_index(names="term")
     group_terms = [t for t in ("group_single", "group_multiple") if t in terms]
     zph = cox_zph(result.cox, terms={"group": group_terms, **{t: [t] for t in terms if t not in group_terms}})
-    figures = {"cox_forest": figure_png(forest_plot(result.cox.summary(robust=False).loc[terms],
-                                                    title="Cox model, matched set (HR, 95 % CI)"))}
+    figures = {"cox_forest": study_figures.cox_forest(result)}
     numbers = {"hr": dict(zip(model["term"], model["hr"], strict=True)),
                "p": dict(zip(model["term"], model["p"], strict=True)),
                "ph_global_p": float(zph.loc["GLOBAL", "p"]), "estimable": True}
