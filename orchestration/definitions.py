@@ -7,6 +7,7 @@ def build_definitions() -> dg.Definitions:
     """Assemble every stage. Called when the code location loads (builds the dbt manifest if stale)."""
     from als_eca.settings import get_settings
     from orchestration.analysis import analysis_assets, analysis_checks
+    from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
@@ -30,6 +31,7 @@ def build_definitions() -> dg.Definitions:
             "warehouse": WarehouseResource(path=str(settings.warehouse)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
             "dbt": dbt_resource(),
+            ANALYSIS_IO_MANAGER: analysis_io_manager,  # analysis step outputs, in <warehouse dir>/analysis/
         },
         # One DuckDB file, one writer: steps run one after another in the run's own process.
         executor=dg.in_process_executor,

@@ -1,14 +1,15 @@
 """The steps of the study, as pure functions over data frames and `analytics` results (no Dagster, no SQL).
 
-Each step returns a `StepOutput`: key numbers (JSON), tables (data frames) and figures (PNG bytes). The Dagster
-analysis assets (orchestration/analysis.py) read the marts, call these, store the outputs and show them in the
-UI; the study report is assembled from the stored outputs.
+Each step returns a `StepOutput` (als_eca.study.store): key numbers (JSON), tables (data frames) and figures (PNG
+bytes). The Dagster analysis assets (orchestration/analysis.py) read the marts, call these and show the outputs in
+the UI; their IO manager stores each output and hands it to the steps after it; the study report is assembled
+from the outputs. `als-eca analyze` (als_eca.study.analyze) runs some of the same steps on a cohort file.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from als_eca.settings import DBT_PROJECT_DIR
 from als_eca.study import figures as study_figures
 from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
+from als_eca.study.store import StepOutput
 from analytics.balance import table_one
 from analytics.cox import cox_zph
 from analytics.plots import km_plot
@@ -35,16 +37,28 @@ def exclusion_order() -> list[str]:
     return pd.read_csv(seed).sort_values("step_order")["exclusion_reason"].tolist()
 GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
 
+# What makes an estimate impossible on a given cohort (too few patients or events, separation, a singular design -
+# numpy's LinAlgError is a ValueError - or an empty group): a step reports it as "not estimable" instead of failing.
+NOT_ESTIMABLE_ERRORS = (ValueError, ArithmeticError)
 
-@dataclass
-class StepOutput:
-    numbers: dict = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)
+
+def guarded(step: Callable[[], StepOutput], needs: Mapping[str, StepOutput] | None = None,
+            context: str | None = None) -> StepOutput:
+    """The step's output - or, when a step it needs was not estimable or this cohort cannot support its estimate,
+    an output that says why (`{"not_estimable": reason}`, `context` describing the cohort), so the run goes on."""
+    reason = next((f"{name} not estimable ({out.not_estimable})" for name, out in (needs or {}).items()
+                   if out.not_estimable), None)
+    if reason is None:
+        try:
+            return step()
+        except NOT_ESTIMABLE_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc}".strip() + (f" (on {context})" if context else "")
+    return StepOutput.not_estimable_because(reason)
 
 
 def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
-    """Figure 1: per source, patients in, each exclusion in the paper's order, eligible."""
+    """Figure 1: per source, patients in, each exclusion in the paper's order, eligible. The cohort itself (every
+    patient, `eligible` and the exclusion reason) is part of the output: the steps after it analyse it."""
     rows = []
     for source, df in cohort.groupby("source", sort=False):
         rows.append((source, "all patients", len(df)))
@@ -60,7 +74,7 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
         "eligible": eligible["source"].value_counts().to_dict(),
         "eligible_by_group": eligible["group"].value_counts().to_dict(),
     }
-    return StepOutput(numbers, {"cohort_flow": flow})
+    return StepOutput(numbers, {"cohort_flow": flow, "cohort": cohort})
 
 
 def propensity(cohort: pd.DataFrame) -> StepOutput:
@@ -75,17 +89,21 @@ def propensity(cohort: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, {"propensity_coefficients": coef, "propensity_scores": table})
 
 
-def matched_analysis(cohort: pd.DataFrame, tau: float | None = None) -> tuple[StudyResult, StepOutput]:
-    """PS model, 1:1 matching, and everything computed on the matched set (analytics.study)."""
-    result = run_matched_analysis(cohort, tau=tau)
-    out = StepOutput(result.to_json_dict())
+def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
+                     ratio: int = 1) -> StepOutput:
+    """PS model, matching, and everything computed on the matched set (analytics.study): the results.json
+    contract (as numbers and as the `results` document), the pairs, the scores used, the matched rows, and the
+    `StudyResult` itself for the steps after it."""
+    result = run_matched_analysis(cohort, tau=tau, caliper=caliper, ratio=ratio)
+    results = result.to_json_dict()
     matched = result.matched.drop(columns=[c for c in ("pair",) if c not in result.matched.columns])
-    out.tables["matched_cohort"] = matched.reset_index(drop=True)
-    out.tables["matched_scores"] = pd.DataFrame(
-        {"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
-         "matched": result.scores.index.isin(result.matched["subject_id"])}
-    )
-    return result, out
+    tables = {
+        "matched_pairs": result.matching.pairs,
+        "matched_scores": pd.DataFrame({"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
+                                        "matched": result.scores.index.isin(result.matched["subject_id"])}),
+        "matched_cohort": matched.reset_index(drop=True),
+    }
+    return StepOutput(results, tables, documents={"results": results}, objects={"study_result": result})
 
 
 def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
@@ -162,7 +180,8 @@ def cox(result: StudyResult) -> StepOutput:
     if result.cox is None:
         note = pd.DataFrame({"term": ["(model)"], "note": ["not estimable on this matched set (e.g. no deaths in "
                                                           "a group: infinite hazard ratio)"]})
-        return StepOutput({"hr": {}, "p": {}, "ph_global_p": None, "estimable": False},
+        return StepOutput({"hr": {}, "p": {}, "ph_global_p": None, "estimable": False,
+                           "not_estimable": "the Cox model cannot be fitted on this matched set"},
                           {"cox": note, "cox_robust": note, "cox_zph": note})
     terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
     model = result.cox.summary(robust=False).loc[terms].reset_index(names="term")

@@ -232,6 +232,7 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
     import dagster as dg
 
     from orchestration.analysis import ESTIMATED_STEPS, analysis_assets, analysis_checks
+    from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.resources import WarehouseResource
 
     warehouse = tmp_path / "warehouse.duckdb"
@@ -247,7 +248,8 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
                        WHERE eligible AND coalesce("group", '') <> 'multiple')"""
         con.execute(f"UPDATE marts.mart_survival_cohort SET eligible = false WHERE subject_id NOT IN ({keep})")
     result = dg.materialize([*analysis_assets, *analysis_checks],
-                            resources={"warehouse": WarehouseResource(path=str(warehouse))},
+                            resources={"warehouse": WarehouseResource(path=str(warehouse)),
+                                       ANALYSIS_IO_MANAGER: analysis_io_manager},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     store = tmp_path / "analysis"
