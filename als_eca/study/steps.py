@@ -235,14 +235,15 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
                       figures)
 
 
-def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
+def sensitivity(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
+                ratio: int = 1) -> StepOutput:
     """One row per sensitivity analysis of analytics.study (`sensitivity_variants`): (a) progression speed added
     to the PS model; (b) only patients within the speed IQR; (c) control deaths counted only within the ALSFRS
     follow-up, when the cohort has that outcome. One that cannot be estimated here gets a note instead."""
     labels = {"ps_with_speed": "PS model + progression speed", "speed_iqr": "progression speed within Q1-Q3",
               "within_followup": "control deaths counted only within ALSFRS follow-up"}
     rows = []
-    for name, run in sensitivity_variants(cohort, tau=tau).items():
+    for name, run in sensitivity_variants(cohort, tau=tau, caliper=caliper, ratio=ratio).items():
         try:
             r = run()
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # e.g. too few patients in the IQR

@@ -48,9 +48,15 @@ class AnalysisStore:
         return self.directory / name
 
     def save_step(self, name: str, out: StepOutput) -> None:
-        """Keep step `name`'s output, and last the names of its files as `<name>.files.json`: what `load_step`
-        reads back (a file an earlier run left is not part of this output)."""
+        """Keep step `name`'s output: its numbers as `<name>.json`, its parts (`save_parts`), and last the names of
+        its parts as `<name>.files.json`: what `load_step` reads back (a file an earlier run left is not part of
+        this output)."""
         self.save_json(name, out.numbers)
+        self.save_parts(out)
+        self.save_json(f"{name}.files", {part: list(getattr(out, part)) for part in _PARTS})
+
+    def save_parts(self, out: StepOutput) -> None:
+        """Every table, figure, document and object of `out`, each under its own name."""
         for table, frame in out.tables.items():
             self.save_frame(table, frame)
         for figure, png in out.figures.items():
@@ -59,7 +65,6 @@ class AnalysisStore:
             self.save_json(document, obj)
         for obj_name, obj in out.objects.items():
             self.save_pickle(obj_name, obj)
-        self.save_json(f"{name}.files", {part: list(getattr(out, part)) for part in _PARTS})
 
     def load_step(self, name: str) -> StepOutput:
         files = self.load_json(f"{name}.files")
