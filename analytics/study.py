@@ -23,8 +23,11 @@ from analytics.progression import iqr_mask
 from analytics.propensity import LogisticFit, design_covariates, propensity_score
 from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
-REQUIRED_COLUMNS: tuple[str, ...] = (
+#: The analysis input contract: the columns of ``mart_survival_cohort`` the study reads, in the order the analysis
+#: assets select them (tests/dbt checks each against the dbt model's documented columns).
+COHORT_COLUMNS: tuple[str, ...] = (
     "subject_id",
+    "source",
     "treated",
     "group",
     "time_days",
@@ -35,7 +38,25 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "alsfrs_r_baseline",
     "riluzole",
     "disease_duration_months",
+    "progression_speed",
+    "korean",
+    "eligible",
+    "tpv_time_days",
+    "tpv_event",
+    "time_days_within_followup",
+    "event_within_followup",
+    "exclusion_reason",
 )
+#: Read only where present: the cohort flow (source, eligible, exclusion_reason), the sensitivity analyses
+#: (progression_speed, the within-follow-up outcome), the Korean subgroup; tpv_* is kept in the analysis cohort for
+#: analysts (the paper's steps do not analyse it). Every other column is required by every analysis.
+OPTIONAL_COLUMNS = frozenset({
+    "source", "progression_speed", "korean", "eligible", "tpv_time_days", "tpv_event", "time_days_within_followup",
+    "event_within_followup", "exclusion_reason",
+})
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COHORT_COLUMNS if c not in OPTIONAL_COLUMNS)
+#: The sensitivity outcome: deaths counted only within the ALSFRS follow-up (instead of time_days, event).
+WITHIN_FOLLOWUP_COLUMNS: tuple[str, str] = ("time_days_within_followup", "event_within_followup")
 #: Cox model of the paper: 3-level group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54.
 COX_TERMS: tuple[str, ...] = (
     "group_single",
@@ -277,11 +298,14 @@ def run_matched_analysis(
 
 
 def run_sensitivity_analyses(cohort: pd.DataFrame, **kwargs) -> dict[str, StudyResult]:
-    """The paper's two sensitivity analyses of progression speed (requires ``progression_speed``):
+    """The sensitivity analyses (requires ``progression_speed``):
 
     * ``ps_with_speed``: progression speed added to the propensity model;
     * ``speed_iqr``: only patients whose speed lies within [Q1, Q3] (R quantile type 7) of the analysed cohort
-      (both arms pooled, after the ``eligible`` filter), then the full analysis re-run (PS refitted, re-matched).
+      (both arms pooled, after the ``eligible`` filter), then the full analysis re-run (PS refitted, re-matched);
+    * ``within_followup`` (when the cohort has ``WITHIN_FOLLOWUP_COLUMNS``): deaths counted only within the ALSFRS
+      follow-up. The paper's rule counts deaths after the last visit while censoring survivors at it, which
+      favours treatment when deaths are tracked beyond the visits.
 
     ``kwargs`` are passed to :func:`run_matched_analysis` (tau, caliper, ratio).
     """
@@ -290,9 +314,14 @@ def run_sensitivity_analyses(cohort: pd.DataFrame, **kwargs) -> dict[str, StudyR
 
 def sensitivity_variants(cohort: pd.DataFrame, **kwargs) -> dict[str, Callable[[], StudyResult]]:
     """The sensitivity analyses of :func:`run_sensitivity_analyses`, each as a callable, so that a caller can run
-    them one by one (and report one that is not estimable on a small cohort without losing the other)."""
+    them one by one (and report one that is not estimable on a small cohort without losing the others)."""
     df = validate_cohort(cohort, ("progression_speed",))
-    return {
+    variants = {
         "ps_with_speed": lambda: run_matched_analysis(df, extra_ps_covariates=("progression_speed",), **kwargs),
         "speed_iqr": lambda: run_matched_analysis(df.loc[iqr_mask(df["progression_speed"])], **kwargs),
     }
+    if set(WITHIN_FOLLOWUP_COLUMNS) <= set(df.columns):
+        time, event = WITHIN_FOLLOWUP_COLUMNS
+        within = df.assign(time_days=df[time], event=df[event])
+        variants["within_followup"] = lambda: run_matched_analysis(within, **kwargs)
+    return variants

@@ -101,7 +101,8 @@ def analyze(
     caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
     ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
 ) -> None:
-    """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json and figures."""
+    """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json, figures and the
+    sensitivity analyses (the files the analysis assets write, under the same names)."""
     from als_eca.study.analyze import analyze_cohort_file
 
     if not cohort.is_file():

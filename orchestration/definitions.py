@@ -16,6 +16,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     only through the resources built here."""
     from als_eca.settings import get_settings
     from orchestration.analysis import analysis_assets, analysis_checks
+    from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "warehouse": WarehouseResource(path=str(settings.warehouse), snapshot_dir=str(settings.snapshot_dir)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
             "dbt": dbt_resource(settings.warehouse),
+            ANALYSIS_IO_MANAGER: analysis_io_manager,  # analysis step outputs, in <warehouse dir>/analysis/
         },
         # One DuckDB file, one writer: steps run one after another in the run's own process.
         executor=dg.in_process_executor,

@@ -49,6 +49,11 @@ def test_analyze_writes_the_results_contract_and_figures(tmp_path):
     assert written == json.loads(json.dumps(direct))
     for name in ("km_matched.png", "love_plot.png", "ps_overlap.png", "cox_forest.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The sensitivity analyses as the sensitivity asset writes them (this cohort has no within-follow-up outcome).
+    sensitivity = json.loads((tmp_path / "sensitivity.json").read_text())["analyses"]
+    assert [row["analysis"] for row in sensitivity] == ["PS model + progression speed", "progression speed within Q1-Q3"]
+    assert all(row["rmst_treated"] is not None for row in sensitivity)
+    assert len(pd.read_parquet(tmp_path / "sensitivity.parquet")) == 2
 
 
 def test_analyze_names_a_missing_column(tmp_path):

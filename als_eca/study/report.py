@@ -1,14 +1,16 @@
-"""The study report: assembled from what the analysis assets stored (als_eca.study.store), one section per
-part of the paper, each naming the asset its numbers come from. One self-contained HTML file."""
+"""The study report: assembled from the analysis assets' outputs (as their IO manager loads them from the store,
+als_eca.study.store), one section per part of the paper, each naming the asset its numbers come from. One
+self-contained HTML file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from als_eca.study.html import Image, Section, write_report
-from als_eca.study.store import AnalysisStore
+from als_eca.study.store import StepOutput
 from analytics.progression import DAYS_PER_MONTH
 
 
@@ -35,24 +37,34 @@ def _days(value: float | None) -> str:
     return "not reached" if value is None else f"{value:.0f} days ({value / DAYS_PER_MONTH:.1f} months)"
 
 
-def _not_estimable(store: AnalysisStore, names: tuple[str, ...]) -> str | None:
-    return next((f"{name}: {why}" for name in names if (why := store.not_estimable(name))), None)
+def _not_estimable(outputs: Mapping[str, StepOutput], names: tuple[str, ...]) -> str | None:
+    return next((f"{name}: {why}" for name in names if (why := outputs[name].not_estimable)), None)
 
 
-def _section(store: AnalysisStore, title: str, asset: str, needs: tuple[str, ...], build) -> Section:
+def _section(outputs: Mapping[str, StepOutput], title: str, asset: str, needs: tuple[str, ...], build) -> Section:
     """A section of the report, or - when a step it needs could not make its estimate on this cohort - the
     section with the reason instead of numbers (never a crash, never a stale figure)."""
-    reason = _not_estimable(store, needs)
+    reason = _not_estimable(outputs, needs)
     if reason is not None:
         return Section(title, asset, [f"Not estimable on this cohort - {reason}."])
     return Section(title, asset, build())
 
 
-def build_sections(store: AnalysisStore) -> list[Section]:
-    frame, png, numbers = store.load_frame, store.load_png, store.load_json
+def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
+    """The report's sections from each analysis asset's output, by asset name."""
+
+    def frame(step: str, table: str) -> pd.DataFrame:
+        return outputs[step].tables[table]
+
+    def png(step: str, figure: str) -> bytes:
+        return outputs[step].figures[figure]
+
+    def numbers(step: str) -> dict:
+        return outputs[step].numbers
+
     flow = numbers("cohort_flow")
-    matched = _not_estimable(store, ("matched_cohort",)) is None
-    results = numbers("results") if matched else {}
+    matched = _not_estimable(outputs, ("matched_cohort",)) is None
+    results = outputs["matched_cohort"].documents["results"] if matched else {}
 
     def survival_text() -> str:
         surv, km_t, km_c = numbers("survival"), results["km"]["treated"], results["km"]["control"]
@@ -68,77 +80,80 @@ def build_sections(store: AnalysisStore) -> list[Section]:
         Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
             f"Eligible: {flow['eligible'].get('PMS', 0)} BM-MSC (PMS) patients and "
             f"{flow['eligible'].get('PRO-ACT', 0)} PRO-ACT placebo controls; matched 1:1: {pairs}.",
-            frame("cohort_flow"),
+            frame("cohort_flow", "cohort_flow"),
         ]),
-        _section(store, "Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort",
+        _section(outputs, "Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort",
                  ("propensity_scores", "matched_cohort"), lambda: [
             "Logistic regression (R glm, binomial) of treatment on age, sex, onset site, baseline ALSFRS-R, riluzole "
             "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
-            _display(frame("propensity_coefficients")),
-            Image("Propensity-score distributions, all and matched", png("ps_overlap")),
+            _display(frame("propensity_scores", "propensity_coefficients")),
+            Image("Propensity-score distributions, all and matched", png("balance", "ps_overlap")),
         ]),
-        _section(store, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",), lambda: [
-            "Before matching:", _display(frame("table1_before")),
-            "After matching:", _display(frame("table1_matched")),
-            "Standardised mean differences (MatchIt's definition; target < 0.1):", _display(frame("smd")),
-            Image("Love plot: absolute standardised mean differences before and after matching", png("love_plot")),
+        _section(outputs, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",),
+                 lambda: [
+            "Before matching:", _display(frame("balance", "table1_before")),
+            "After matching:", _display(frame("balance", "table1_matched")),
+            "Standardised mean differences (MatchIt's definition; target < 0.1):", _display(frame("balance", "smd")),
+            Image("Love plot: absolute standardised mean differences before and after matching",
+                  png("balance", "love_plot")),
         ]),
-        _section(store, "Overall survival, matched set", "analysis/survival", ("survival",), lambda: [
+        _section(outputs, "Overall survival, matched set", "analysis/survival", ("survival",), lambda: [
             survival_text(),
-            _display(frame("km_summary")),
-            _display(frame("rmst")),
-            Image("Kaplan-Meier curves with number at risk, matched set", png("km_matched")),
-            Image("Kaplan-Meier curves by injection group", png("km_groups")),
+            _display(frame("survival", "km_summary")),
+            _display(frame("survival", "rmst")),
+            Image("Kaplan-Meier curves with number at risk, matched set", png("survival", "km_matched")),
+            Image("Kaplan-Meier curves by injection group", png("survival", "km_groups")),
             "Pairwise log-rank tests between injection groups (no multiplicity adjustment):",
-            _display(frame("pairwise_logrank")) if store.path("pairwise_logrank.parquet").exists() else "n/a",
+            _display(frame("survival", "pairwise_logrank")) if "pairwise_logrank" in outputs["survival"].tables
+            else "n/a",
         ]),
-        _section(store, "Cox proportional hazards model", "analysis/cox_model", ("cox_model",), lambda: [
+        _section(outputs, "Cox proportional hazards model", "analysis/cox_model", ("cox_model",), lambda: [
             "Efron ties; injection group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54. "
             f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {_p(numbers('cox_model')['ph_global_p'])}.",
-            _display(frame("cox")),
+            _display(frame("cox_model", "cox")),
             "Variance clustered on the matched pair (robust SE):",
-            _display(frame("cox_robust")),
-            _display(frame("cox_zph")),
-            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_forest")),
+            _display(frame("cox_model", "cox_robust")),
+            _display(frame("cox_model", "cox_zph")),
+            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_model", "cox_forest")),
         ]),
-        _section(store, "Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression",
+        _section(outputs, "Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression",
                  ("progression",), lambda: [
             f"Progression speed (48 - baseline ALSFRS-R) / months from (diagnosis - 12 months): control "
             f"{numbers('progression')['speed_control_mean']:.2f}, BM-MSC "
             f"{numbers('progression')['speed_treated_mean']:.2f} points/month "
             f"(Welch t-test p {_p(numbers('progression')['speed_p'])}).",
-            _display(frame("comparisons")),
+            _display(frame("progression", "comparisons")),
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
-            _display(frame("korean")),
-            Image("Korean vs non-Korean BM-MSC patients", png("km_korean")),
+            _display(frame("progression", "korean")),
+            Image("Korean vs non-Korean BM-MSC patients", png("progression", "km_korean")),
         ]),
-        _section(store, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [
+        _section(outputs, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "
             "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the ALSFRS follow-up "
             "(+30 days). The paper's rule takes deaths from the death file whenever they occurred but censors "
             "survivors at their last ALSFRS visit; when deaths are tracked beyond the visits, this shortens control "
             "survival and favours treatment - (c) shows by how much.",
-            _display(frame("sensitivity")),
+            _display(frame("sensitivity", "sensitivity")),
         ]),
-        _section(store, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
+        _section(outputs, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
             f"Safety population: {numbers('safety_tables')['n_safety']} PMS patients; events within one year of the "
             "first injection. Cells: n patients (% of the safety population) [events].",
-            _display(frame("safety_overview"), drop=("pct",)),
+            _display(frame("safety_tables", "safety_overview"), drop=("pct",)),
             "Table 2 - adverse events in at least 5 % of patients:",
-            _display(frame("ae_table"), drop=("pct",)),
+            _display(frame("safety_tables", "ae_table"), drop=("pct",)),
             "Table 3 - adverse drug reactions:",
-            _display(frame("adr_table"), drop=("pct",)),
+            _display(frame("safety_tables", "adr_table"), drop=("pct",)),
             "Table 4 - serious adverse events in at least 1 % of patients:",
-            _display(frame("sae_table"), drop=("pct",)),
+            _display(frame("safety_tables", "sae_table"), drop=("pct",)),
         ]),
     ]
     return sections
 
 
-def write_study_report(store: AnalysisStore, path: Path) -> Path:
+def write_study_report(outputs: Mapping[str, StepOutput], path: Path) -> Path:
     return write_report(
         path,
         "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
-        build_sections(store),
+        build_sections(outputs),
         subtitle="Reproduction of Nam et al. 2023 (Front. Aging Neurosci. 15:1148444) on the configured data.",
     )

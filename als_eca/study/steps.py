@@ -1,35 +1,32 @@
 """The steps of the study, as pure functions over data frames and `analytics` results (no Dagster, no SQL).
 
-Each step returns a `StepOutput`: key numbers (JSON), tables (data frames) and figures (PNG bytes). The Dagster
-analysis assets (orchestration/analysis.py) read the marts, call these, store the outputs and show them in the
-UI; the study report is assembled from the stored outputs.
+Each step returns a `StepOutput` (als_eca.study.store): key numbers (JSON), tables (data frames) and figures (PNG
+bytes). The Dagster analysis assets (orchestration/analysis.py) read the marts, call these and show the outputs in
+the UI; their IO manager stores each output and hands it to the steps after it; the study report is assembled
+from the outputs. `als-eca analyze` (als_eca.study.analyze) runs some of the same steps on a cohort file.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from als_eca.settings import DBT_PROJECT_DIR
+from als_eca.study import figures as study_figures
+from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
+from als_eca.study.store import StepOutput
 from analytics.balance import table_one
 from analytics.cox import cox_zph
-from analytics.plots import forest_plot, km_plot, love_plot, ps_overlap
+from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
 from analytics.safety import event_table, safety_overview
 from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants, validate_cohort
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
-
-RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
-COHORT_COLUMNS = [
-    "subject_id", "source", "treated", "group", "time_days", "event", "age", "sex", "onset_site",
-    "alsfrs_r_baseline", "riluzole", "disease_duration_months", "progression_speed", "korean", "eligible",
-    "tpv_time_days", "tpv_event", "time_days_within_followup", "event_within_followup",
-]
 
 
 @functools.cache
@@ -40,16 +37,28 @@ def exclusion_order() -> list[str]:
     return pd.read_csv(seed).sort_values("step_order")["exclusion_reason"].tolist()
 GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "multiple": "BM-MSC multiple"}
 
+# What makes an estimate impossible on a given cohort (too few patients or events, separation, a singular design -
+# numpy's LinAlgError is a ValueError - or an empty group): a step reports it as "not estimable" instead of failing.
+NOT_ESTIMABLE_ERRORS = (ValueError, ArithmeticError)
 
-@dataclass
-class StepOutput:
-    numbers: dict = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)
+
+def guarded(step: Callable[[], StepOutput], needs: Mapping[str, StepOutput] | None = None,
+            context: str | None = None) -> StepOutput:
+    """The step's output - or, when a step it needs was not estimable or this cohort cannot support its estimate,
+    an output that says why (`{"not_estimable": reason}`, `context` describing the cohort), so the run goes on."""
+    reason = next((f"{name} not estimable ({out.not_estimable})" for name, out in (needs or {}).items()
+                   if out.not_estimable), None)
+    if reason is None:
+        try:
+            return step()
+        except NOT_ESTIMABLE_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc}".strip() + (f" (on {context})" if context else "")
+    return StepOutput.not_estimable_because(reason)
 
 
 def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
-    """Figure 1: per source, patients in, each exclusion in the paper's order, eligible."""
+    """Figure 1: per source, patients in, each exclusion in the paper's order, eligible. The cohort itself (every
+    patient, `eligible` and the exclusion reason) is part of the output: the steps after it analyse it."""
     rows = []
     for source, df in cohort.groupby("source", sort=False):
         rows.append((source, "all patients", len(df)))
@@ -65,7 +74,7 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
         "eligible": eligible["source"].value_counts().to_dict(),
         "eligible_by_group": eligible["group"].value_counts().to_dict(),
     }
-    return StepOutput(numbers, {"cohort_flow": flow})
+    return StepOutput(numbers, {"cohort_flow": flow, "cohort": cohort})
 
 
 def propensity(cohort: pd.DataFrame) -> StepOutput:
@@ -80,17 +89,21 @@ def propensity(cohort: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, {"propensity_coefficients": coef, "propensity_scores": table})
 
 
-def matched_analysis(cohort: pd.DataFrame, tau: float | None = None) -> tuple[StudyResult, StepOutput]:
-    """PS model, 1:1 matching, and everything computed on the matched set (analytics.study)."""
-    result = run_matched_analysis(cohort, tau=tau)
-    out = StepOutput(result.to_json_dict())
+def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
+                     ratio: int = 1) -> StepOutput:
+    """PS model, matching, and everything computed on the matched set (analytics.study): the results.json
+    contract (as numbers and as the `results` document), the pairs, the scores used, the matched rows, and the
+    `StudyResult` itself for the steps after it."""
+    result = run_matched_analysis(cohort, tau=tau, caliper=caliper, ratio=ratio)
+    results = result.to_json_dict()
     matched = result.matched.drop(columns=[c for c in ("pair",) if c not in result.matched.columns])
-    out.tables["matched_cohort"] = matched.reset_index(drop=True)
-    out.tables["matched_scores"] = pd.DataFrame(
-        {"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
-         "matched": result.scores.index.isin(result.matched["subject_id"])}
-    )
-    return result, out
+    tables = {
+        "matched_pairs": result.matching.pairs,
+        "matched_scores": pd.DataFrame({"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
+                                        "matched": result.scores.index.isin(result.matched["subject_id"])}),
+        "matched_cohort": matched.reset_index(drop=True),
+    }
+    return StepOutput(results, tables, documents={"results": results}, objects={"study_result": result})
 
 
 def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
@@ -112,12 +125,7 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
     t1_before = table_one(eligible, "arm", **spec)
     t1_after = table_one(matched, "arm", **spec)
     treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
-    ids = result.scores.index
-    figures = {
-        "love_plot": figure_png(love_plot(result.smd_before["smd"], result.smd_after["smd"])),
-        "ps_overlap": figure_png(ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(),
-                                            matched=ids.isin(result.matched["subject_id"]))),
-    }
+    figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated)}
     numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
                "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all())}
     return StepOutput(numbers, {"smd": smd, "table1_before": t1_before, "table1_matched": t1_after}, figures)
@@ -159,9 +167,7 @@ def survival(result: StudyResult) -> StepOutput:
     if pairs is not None:
         tables["pairwise_logrank"] = pairs
     figures = {
-        "km_matched": figure_png(km_plot(
-            {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
-            p_value=result.logrank.p, risk_times=RISK_TIMES, title="Overall survival, matched set")),
+        "km_matched": study_figures.km_matched(result),
         "km_groups": figure_png(km_plot(
             {GROUP_LABELS[g]: k for g, k in km_groups.items()}, p_value=three.p if three else None,
             risk_times=RISK_TIMES, title="Overall survival by injection group, matched set")),
@@ -174,15 +180,15 @@ def cox(result: StudyResult) -> StepOutput:
     if result.cox is None:
         note = pd.DataFrame({"term": ["(model)"], "note": ["not estimable on this matched set (e.g. no deaths in "
                                                           "a group: infinite hazard ratio)"]})
-        return StepOutput({"hr": {}, "p": {}, "ph_global_p": None, "estimable": False},
+        return StepOutput({"hr": {}, "p": {}, "ph_global_p": None, "estimable": False,
+                           "not_estimable": "the Cox model cannot be fitted on this matched set"},
                           {"cox": note, "cox_robust": note, "cox_zph": note})
     terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
     model = result.cox.summary(robust=False).loc[terms].reset_index(names="term")
     robust = result.cox_robust.summary(robust=True).loc[terms].reset_index(names="term")
     group_terms = [t for t in ("group_single", "group_multiple") if t in terms]
     zph = cox_zph(result.cox, terms={"group": group_terms, **{t: [t] for t in terms if t not in group_terms}})
-    figures = {"cox_forest": figure_png(forest_plot(result.cox.summary(robust=False).loc[terms],
-                                                    title="Cox model, matched set (HR, 95 % CI)"))}
+    figures = {"cox_forest": study_figures.cox_forest(result)}
     numbers = {"hr": dict(zip(model["term"], model["hr"], strict=True)),
                "p": dict(zip(model["term"], model["p"], strict=True)),
                "ph_global_p": float(zph.loc["GLOBAL", "p"]), "estimable": True}
@@ -229,18 +235,15 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
                       figures)
 
 
-def sensitivity(cohort: pd.DataFrame, tau: float | None = None) -> StepOutput:
-    """(a) progression speed added to the PS model; (b) only patients within the speed IQR; (c) control deaths
-    counted only within the ALSFRS follow-up (the paper's rule counts deaths after the last visit while censoring
-    survivors at it, which favours treatment when deaths are tracked beyond the visits)."""
+def sensitivity(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
+                ratio: int = 1) -> StepOutput:
+    """One row per sensitivity analysis of analytics.study (`sensitivity_variants`): (a) progression speed added
+    to the PS model; (b) only patients within the speed IQR; (c) control deaths counted only within the ALSFRS
+    follow-up, when the cohort has that outcome. One that cannot be estimated here gets a note instead."""
     labels = {"ps_with_speed": "PS model + progression speed", "speed_iqr": "progression speed within Q1-Q3",
               "within_followup": "control deaths counted only within ALSFRS follow-up"}
-    variants = dict(sensitivity_variants(cohort, tau=tau))
-    if {"time_days_within_followup", "event_within_followup"} <= set(cohort.columns):
-        alt = cohort.assign(time_days=cohort["time_days_within_followup"], event=cohort["event_within_followup"])
-        variants["within_followup"] = lambda: run_matched_analysis(alt, tau=tau)
     rows = []
-    for name, run in variants.items():
+    for name, run in sensitivity_variants(cohort, tau=tau, caliper=caliper, ratio=ratio).items():
         try:
             r = run()
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # e.g. too few patients in the IQR

@@ -1,28 +1,80 @@
-"""Where the analysis assets keep their results: one folder next to the warehouse (`<warehouse dir>/analysis/`),
-one file per result - JSON for numbers, Parquet for tables, PNG for figures, and a pickle for the full matched
-analysis that downstream assets reuse. Users and the report read the same files the assets wrote."""
+"""Where the study keeps its results: one folder (`<warehouse dir>/analysis/` for the analysis assets, the --out
+folder of `als-eca analyze`), one file per result - JSON for numbers, Parquet for tables, PNG for figures, and a
+pickle for the full matched analysis that the steps after it reuse. Users and the report read the same files the
+steps wrote; the analysis assets' IO manager (orchestration/analysis_io.py) saves and loads each asset's
+`StepOutput` here."""
 
 from __future__ import annotations
 
 import json
 import os
 import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 
+@dataclass
+class StepOutput:
+    """What a study step produced. `AnalysisStore.save_step` keeps each part as a file of its own: the numbers as
+    `<step>.json`, and every table, figure, document and object under its own name."""
+
+    numbers: dict = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # <name>.parquet
+    figures: dict[str, bytes] = field(default_factory=dict)  # <name>.png
+    documents: dict[str, Any] = field(default_factory=dict)  # <name>.json: results.json, the `als-eca analyze` contract
+    objects: dict[str, Any] = field(default_factory=dict)  # <name>.pkl: the matched analysis, reused downstream
+
+    @classmethod
+    def not_estimable_because(cls, reason: str) -> StepOutput:
+        return cls({"not_estimable": reason})
+
+    @property
+    def not_estimable(self) -> str | None:
+        """Why the step made no estimate on this cohort (its numbers hold `"not_estimable": reason`), or None."""
+        return self.numbers.get("not_estimable")
+
+
+_PARTS = ("tables", "figures", "documents", "objects")
+
+
 class AnalysisStore:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    @classmethod
-    def next_to(cls, warehouse: Path) -> AnalysisStore:
-        return cls(Path(warehouse).resolve().parent / "analysis")
-
     def path(self, name: str) -> Path:
         return self.directory / name
+
+    def save_step(self, name: str, out: StepOutput) -> None:
+        """Keep step `name`'s output: its numbers as `<name>.json`, its parts (`save_parts`), and last the names of
+        its parts as `<name>.files.json`: what `load_step` reads back (a file an earlier run left is not part of
+        this output)."""
+        self.save_json(name, out.numbers)
+        self.save_parts(out)
+        self.save_json(f"{name}.files", {part: list(getattr(out, part)) for part in _PARTS})
+
+    def save_parts(self, out: StepOutput) -> None:
+        """Every table, figure, document and object of `out`, each under its own name."""
+        for table, frame in out.tables.items():
+            self.save_frame(table, frame)
+        for figure, png in out.figures.items():
+            self.save_png(figure, png)
+        for document, obj in out.documents.items():
+            self.save_json(document, obj)
+        for obj_name, obj in out.objects.items():
+            self.save_pickle(obj_name, obj)
+
+    def load_step(self, name: str) -> StepOutput:
+        files = self.load_json(f"{name}.files")
+        return StepOutput(
+            self.load_json(name),
+            {table: self.load_frame(table) for table in files["tables"]},
+            {figure: self.load_png(figure) for figure in files["figures"]},
+            {document: self.load_json(document) for document in files["documents"]},
+            {obj_name: self.load_pickle(obj_name) for obj_name in files["objects"]},
+        )
 
     def _write(self, name: str, data: bytes) -> Path:
         # Write then rename: a reader never sees half a file.
@@ -34,18 +86,15 @@ class AnalysisStore:
         return target
 
     def save_json(self, name: str, obj: Any) -> Path:
+        """Strict JSON (NaN and infinity become null), keys sorted."""
         # (analytics.study pulls in scipy: imported only when something is stored)
         from analytics.study import json_safe
 
-        return self._write(f"{name}.json", json.dumps(json_safe(obj), indent=2, sort_keys=True).encode())
+        text = json.dumps(json_safe(obj), indent=2, sort_keys=True, allow_nan=False)
+        return self._write(f"{name}.json", text.encode())
 
     def load_json(self, name: str) -> Any:
         return json.loads(self.path(f"{name}.json").read_text())
-
-    def not_estimable(self, name: str) -> str | None:
-        """Why step `name` recorded no estimate (`{"not_estimable": reason}`), or None (it did, or has not run)."""
-        numbers = self.load_json(name) if self.path(f"{name}.json").exists() else {}
-        return numbers.get("not_estimable") if isinstance(numbers, dict) else None
 
     def save_frame(self, name: str, frame: pd.DataFrame) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)

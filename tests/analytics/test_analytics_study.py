@@ -148,3 +148,18 @@ def test_sensitivity_analyses(cohort):
     iqr = s["speed_iqr"]
     assert iqr.n_treated + iqr.n_control == len(kept)
     assert set(iqr.matched.subject_id) <= set(kept.subject_id)
+    assert "within_followup" not in s  # the committed cohort has no within-follow-up outcome
+
+
+def test_within_followup_sensitivity_analysis_uses_the_within_followup_outcome(cohort):
+    from analytics.study import sensitivity_variants
+
+    # Deaths after day 600 are not counted (censored there): the variant analyses that outcome, everything else equal.
+    late = cohort["time_days"] > 600
+    with_outcome = cohort.assign(time_days_within_followup=np.where(late, 600.0, cohort["time_days"]),
+                                 event_within_followup=np.where(late, 0, cohort["event"]))
+    within = sensitivity_variants(with_outcome)["within_followup"]()
+    direct = run_matched_analysis(cohort.assign(time_days=with_outcome["time_days_within_followup"],
+                                                event=with_outcome["event_within_followup"]))
+    assert within.to_json_dict() == direct.to_json_dict()
+    assert within.km["control"].events < run_matched_analysis(cohort).km["control"].events

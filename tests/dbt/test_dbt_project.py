@@ -70,6 +70,18 @@ def test_every_model_and_column_is_documented(built):
             assert actual <= documented, f"{model['name']}: undocumented {sorted(actual - documented)}"
 
 
+def test_the_analysis_reads_only_columns_of_mart_survival_cohort(built):
+    """The analysis input contract (analytics.study.COHORT_COLUMNS) names columns the dbt model documents."""
+    from analytics.study import COHORT_COLUMNS, REQUIRED_COLUMNS
+
+    _, _, _, target = built
+    manifest = json.loads((target / "manifest.json").read_text())
+    [model] = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+               and n["name"] == "mart_survival_cohort"]
+    assert set(COHORT_COLUMNS) <= set(model["columns"]), sorted(set(COHORT_COLUMNS) - set(model["columns"]))
+    assert set(REQUIRED_COLUMNS) < set(COHORT_COLUMNS)
+
+
 def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
     raw, _, _, _ = built
     warehouse = tmp_path / "warehouse.duckdb"

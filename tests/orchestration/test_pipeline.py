@@ -153,7 +153,7 @@ def test_the_study_report_is_self_contained_and_mirrors_the_paper(pipeline_run):
 
 
 def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeline_run, tmp_path):
-    import json
+    import pandas as pd
 
     from als_eca.study.analyze import analyze_cohort_file
 
@@ -161,10 +161,21 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
         con.execute(f"COPY (SELECT * FROM marts.mart_survival_cohort ORDER BY subject_id) TO '{cohort_csv}' (HEADER)")
     analyze_cohort_file(cohort_csv, tmp_path / "out")
-    from_cli = json.loads((tmp_path / "out" / "results.json").read_text())
-    from_assets = json.loads((pipeline_run.warehouse.parent / "analysis" / "results.json").read_text())
-    assert from_cli == from_assets
+    assets = pipeline_run.warehouse.parent / "analysis"
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert written == {"results.json", "km_matched.png", "love_plot.png", "ps_overlap.png", "cox_forest.png",
+                       "sensitivity.json", "sensitivity.parquet", "sensitivity.files.json"}
+    assert written <= {p.name for p in assets.iterdir()}  # the same files as the assets', under the same names
+    from_assets = json.loads((assets / "results.json").read_text())
+    assert json.loads((tmp_path / "out" / "results.json").read_text()) == from_assets
     assert len(from_assets["matching"]["pairs"]) > 0
+    sensitivity = json.loads((assets / "sensitivity.json").read_text())
+    assert json.loads((tmp_path / "out" / "sensitivity.json").read_text()) == sensitivity
+    assert "control deaths counted only within ALSFRS follow-up" in {r["analysis"] for r in sensitivity["analyses"]}
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "sensitivity.parquet"),
+                                  pd.read_parquet(assets / "sensitivity.parquet"))
+    for figure in ("km_matched.png", "love_plot.png", "ps_overlap.png", "cox_forest.png"):  # one figure builder
+        assert (tmp_path / "out" / figure).read_bytes() == (assets / figure).read_bytes(), figure
 
 
 def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, pipeline_data):
@@ -239,6 +250,7 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
     import dagster as dg
 
     from orchestration.analysis import ESTIMATED_STEPS, analysis_assets, analysis_checks
+    from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.resources import WarehouseResource
 
     warehouse = tmp_path / "warehouse.duckdb"
@@ -254,7 +266,8 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
                        WHERE eligible AND coalesce("group", '') <> 'multiple')"""
         con.execute(f"UPDATE marts.mart_survival_cohort SET eligible = false WHERE subject_id NOT IN ({keep})")
     result = dg.materialize([*analysis_assets, *analysis_checks],
-                            resources={"warehouse": WarehouseResource(path=str(warehouse))},
+                            resources={"warehouse": WarehouseResource(path=str(warehouse)),
+                                       ANALYSIS_IO_MANAGER: analysis_io_manager},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     store = tmp_path / "analysis"
