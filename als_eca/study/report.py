@@ -87,7 +87,9 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "Logistic regression (R glm, binomial) of treatment on age, sex, onset site, baseline ALSFRS-R, riluzole "
             "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
             _display(frame("propensity_scores", "propensity_coefficients")),
-            Image("Propensity-score distributions, all and matched", png("balance", "ps_overlap")),
+            # (the figure is the balance step's: shown only when that step could draw it)
+            *([Image("Propensity-score distributions, all and matched", png("balance", "ps_overlap"))]
+              if _not_estimable(outputs, ("balance",)) is None else []),
         ]),
         _section(outputs, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",),
                  lambda: [

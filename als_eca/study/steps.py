@@ -96,7 +96,7 @@ def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: fl
     `StudyResult` itself for the steps after it."""
     result = run_matched_analysis(cohort, tau=tau, caliper=caliper, ratio=ratio)
     results = result.to_json_dict()
-    matched = result.matched.drop(columns=[c for c in ("pair",) if c not in result.matched.columns])
+    matched = result.matched
     tables = {
         "matched_pairs": result.matching.pairs,
         "matched_scores": pd.DataFrame({"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
