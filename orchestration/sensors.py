@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from als_eca.settings import get_settings
+from als_eca.settings import Settings
 from orchestration.resources import SourcesResource, WarehouseResource
 from orchestration.run_state import content, source_prints, up_to_date
 
@@ -39,7 +39,8 @@ def changed_sources(cursor: dict, proact_dir: Path, pms_dir: Path) -> tuple[list
 def new_source_data(context: dg.SensorEvaluationContext, sources: SourcesResource, warehouse: WarehouseResource):
     cursor = json.loads(context.cursor) if context.cursor else {}
     changed, new_cursor = changed_sources(cursor, Path(sources.proact_dir), Path(sources.pms_dir))
-    settings = get_settings(proact=Path(sources.proact_dir), pms=Path(sources.pms_dir), warehouse=Path(warehouse.path))
+    settings = Settings(proact_dir=Path(sources.proact_dir), pms_dir=Path(sources.pms_dir),
+                        warehouse=Path(warehouse.path), snapshot_dir=warehouse.snapshot)
     if not cursor and (last_run := up_to_date(settings)):
         # First evaluation, and the warehouse was built from exactly these files (e.g. `make demo`, then `make ui`):
         # they are the baseline, not news.
