@@ -1,1 +1,1 @@
-"""expectations package."""
+"""Great Expectations suites over the marts, run as Dagster asset checks (GX imported lazily)."""
