@@ -46,17 +46,53 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "time_days_within_followup",
     "event_within_followup",
     "exclusion_reason",
+    "aligned_eligible",
+    "aligned_exclusion_reason",
+    "landmark_day",
+    "aligned_time_days",
+    "aligned_event",
+    "aligned_progression_speed",
 )
 #: Read only where present: the cohort flow (source, eligible, exclusion_reason), the sensitivity analyses
 #: (progression_speed, the within-follow-up outcome), the Korean subgroup; tpv_* is kept in the analysis cohort for
 #: analysts (the paper's steps do not analyse it). Every other column is required by every analysis.
 OPTIONAL_COLUMNS = frozenset({
     "source", "progression_speed", "korean", "eligible", "tpv_time_days", "tpv_event", "time_days_within_followup",
-    "event_within_followup", "exclusion_reason",
+    "event_within_followup", "exclusion_reason", "aligned_eligible", "aligned_exclusion_reason", "landmark_day",
+    "aligned_time_days", "aligned_event", "aligned_progression_speed",
 })
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COHORT_COLUMNS if c not in OPTIONAL_COLUMNS)
 #: The sensitivity outcome: deaths counted only within the ALSFRS follow-up (instead of time_days, event).
 WITHIN_FOLLOWUP_COLUMNS: tuple[str, str] = ("time_days_within_followup", "event_within_followup")
+#: The named analyses, one code path (docs/study_design.md): the cohort columns each reads as its eligibility,
+#: outcome, progression speed and cohort flow. `replication` is the paper's rules as published; `aligned` the
+#: target-trial emulation - time zero at a landmark known in both arms (the second post-index ALSFRS-R), the
+#: paper's conditions applied to both arms, deaths counted only within each patient's observation window, one
+#: progression-speed definition.
+ANALYSES: dict[str, dict[str, str]] = {
+    "replication": {},
+    "aligned": {"eligible": "aligned_eligible", "time_days": "aligned_time_days", "event": "aligned_event",
+                "progression_speed": "aligned_progression_speed", "exclusion_reason": "aligned_exclusion_reason"},
+}
+
+
+def analysis_cohort(cohort: pd.DataFrame, analysis: str = "replication") -> pd.DataFrame:
+    """The cohort as analysis ``analysis`` reads it: its own eligibility, outcome, speed and exclusion columns
+    under the standard names, so every step runs unchanged. Raises ``ValueError`` naming an unknown analysis or a
+    missing column. (The aligned outcome already counts deaths within the observation window, from the landmark:
+    the index-based within-follow-up columns do not apply to it and are dropped.)"""
+    if analysis not in ANALYSES:
+        raise ValueError(f"unknown analysis {analysis!r}: one of {', '.join(ANALYSES)}")
+    mapping = ANALYSES[analysis]
+    if not mapping:
+        return cohort
+    missing = [c for c in mapping.values() if c not in cohort.columns]
+    if missing:
+        raise ValueError(f"cohort has no column(s) {', '.join(missing)} for the {analysis} analysis")
+    out = cohort.drop(columns=[c for c in (*mapping, *WITHIN_FOLLOWUP_COLUMNS) if c in cohort.columns])
+    return out.rename(columns={v: k for k, v in mapping.items()})
+
+
 #: Cox model of the paper: 3-level group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54.
 COX_TERMS: tuple[str, ...] = (
     "group_single",

@@ -100,6 +100,8 @@ def analyze(
     tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the smaller group maximum).")] = None,
     caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
     ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
+    analysis: Annotated[str, typer.Option(help="The rules: 'replication' (the paper's) or 'aligned' (time zero at a "
+                                               "landmark known in both arms, outcome ascertained alike).")] = "replication",
 ) -> None:
     """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json, figures and the
     sensitivity analyses (the files the analysis assets write, under the same names)."""
@@ -110,7 +112,8 @@ def analyze(
     if out.exists() and not out.is_dir():
         raise _user_error(f"--out {out} is a file, not a folder")
     with _user_errors(ValueError, FileNotFoundError):
-        results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio)
+        results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio,
+                                           analysis=analysis)
     typer.echo(f"results: {results_path}")
 
 

@@ -25,15 +25,16 @@ def read_cohort(path: Path) -> pd.DataFrame:
 
 
 def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, caliper: float | None = None,
-                        ratio: int = 1) -> Path:
+                        ratio: int = 1, analysis: str = "replication") -> Path:
     """Run the analysis and write `out/results.json`, the KM curves, love plot, PS overlap and Cox forest plot
     (`km_matched.png`, `love_plot.png`, `ps_overlap.png`, `cox_forest.png`) and the sensitivity analyses
     (`sensitivity.json`, `.parquet`); returns the results path. A cohort the matched analysis cannot support
-    raises ValueError; a sensitivity analysis it cannot support is recorded as not estimable."""
+    raises ValueError; a sensitivity analysis it cannot support is recorded as not estimable. `analysis` names the
+    rules (analytics.study.ANALYSES: `replication`, the paper's; `aligned`, the target-trial emulation)."""
     from als_eca.study import figures, steps
-    from analytics.study import validate_cohort
+    from analytics.study import analysis_cohort, validate_cohort
 
-    cohort = read_cohort(Path(cohort_path))
+    cohort = analysis_cohort(read_cohort(Path(cohort_path)), analysis)
     options = {"tau": tau, "caliper": caliper, "ratio": ratio}
     matched = steps.matched_analysis(cohort, **options)
     result = matched.objects["study_result"]

@@ -192,13 +192,94 @@ def test_an_export_without_medication_records_leaves_riluzole_unknown(cohorts):
     assert reasons == {"riluzole use unknown"}
 
 
-def test_every_exclusion_reason_is_a_step_of_the_seed_in_order():
+def _case_block(sql: str, column: str) -> str:
+    """The CASE expression that writes `column` (from its `case` to its `end as <column>`)."""
+    end = sql.index(f"end as {column}")
+    return sql[sql.rindex("        case\n", 0, end):end]
+
+
+@pytest.mark.parametrize(("analysis", "column"), [("replication", "exclusion_reason"),
+                                                  ("aligned", "aligned_exclusion_reason")])
+def test_every_exclusion_reason_is_a_step_of_the_seed_in_order(analysis, column):
     import pandas as pd
 
     steps = pd.read_csv(SEED_STEPS)
     assert steps["step_order"].tolist() == list(range(1, len(steps) + 1))
-    sql = (PROJECT / "models" / "marts" / "mart_survival_cohort.sql").read_text()
-    written = [r for r in steps["exclusion_reason"] if f"'{r}'" in sql]
-    assert written == steps["exclusion_reason"].tolist(), "the SQL names every step of the seed"
-    positions = [sql.index(f"'{r}'") for r in steps["exclusion_reason"]]
-    assert positions == sorted(positions), "the SQL applies the steps in the seed's order"
+    own = steps[steps["analyses"].str.split().apply(lambda a: analysis in a)]["exclusion_reason"].tolist()
+    block = _case_block((PROJECT / "models" / "marts" / "mart_survival_cohort.sql").read_text(), column)
+    written = [r for r in steps["exclusion_reason"] if f"'{r}'" in block]
+    assert written == own, f"the {analysis} CASE names exactly the seed's steps of that analysis"
+    positions = [block.index(f"'{r}'") for r in own]
+    assert positions == sorted(positions), f"the {analysis} CASE applies the steps in the seed's order"
+
+
+# The aligned analysis (docs/study_design.md): the ALSFRS-R rule and a landmark for both arms, deaths counted only
+# within the observation window. Each case: a control the paper's rules keep, and what the aligned rules make of it.
+ALIGNED_CASES = ["one ALSFRS-R assessment after day 0", "death before the landmark",
+                 "death more than 30 days after the last visit"]
+
+
+@pytest.fixture(scope="module")
+def aligned(medium_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("aligned")
+    raw = folder / "loaded.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        with duckdb.connect(str(raw)) as con:
+            load_all(con, medium_data / "proact", medium_data / "pms")
+        (folder / "before").mkdir()
+        before = _cohort(_build_cohort(raw, folder / "before", mp))
+        candidates = sorted(k for k, r in before.items() if r["aligned_eligible"] and r["source"] == "PRO-ACT"
+                            and r["event"] == 0 and r["landmark_day"] < r["time_days"] - 31)
+        chosen = dict(zip(ALIGNED_CASES, candidates, strict=False))
+        with duckdb.connect(str(raw)) as con:
+            for case, subject in chosen.items():
+                row = before[subject]
+                sql = {
+                    "one ALSFRS-R assessment after day 0": [
+                        "DELETE FROM raw.proact_alsfrs WHERE subject_id = $s AND ALSFRS_Delta > 0 AND ALSFRS_Delta "
+                        "<> (SELECT min(ALSFRS_Delta) FROM raw.proact_alsfrs WHERE subject_id = $s AND ALSFRS_Delta > 0)"],
+                    "death before the landmark": [
+                        "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
+                        f"INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
+                        f"VALUES ($s, 'Yes', {int(row['landmark_day']) - 1}, 'PROACT_DEATHDATA.csv')"],
+                    "death more than 30 days after the last visit": [
+                        "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
+                        f"INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
+                        f"VALUES ($s, 'Yes', {int(row['time_days']) + 31}, 'PROACT_DEATHDATA.csv')"],
+                }[case]
+                for statement in sql:
+                    con.execute(statement, {"s": int(subject)})
+        (folder / "after").mkdir()
+        after = _cohort(_build_cohort(raw, folder / "after", mp))
+    return before, after, chosen
+
+
+def test_the_aligned_rules_apply_the_alsfrs_rule_and_the_landmark_to_controls(aligned):
+    before, after, chosen = aligned
+    one_visit = after[chosen["one ALSFRS-R assessment after day 0"]]
+    assert one_visit["eligible"] and not one_visit["aligned_eligible"]  # the paper asks it of treated patients only
+    assert one_visit["aligned_exclusion_reason"] == "fewer than two ALSFRS-R assessments after trial day 0"
+    assert not one_visit["crit_two_alsfrs_r_after_index"]
+    early = after[chosen["death before the landmark"]]
+    assert early["eligible"] and early["event"] == 1  # immortal time: the paper's rules keep this control's death
+    assert not early["aligned_eligible"]
+    assert early["aligned_exclusion_reason"] == "died or left observation before the landmark"
+
+
+def test_the_aligned_outcome_counts_deaths_only_within_the_observation_window(aligned):
+    before, after, chosen = aligned
+    subject = chosen["death more than 30 days after the last visit"]
+    late = after[subject]
+    assert late["event"] == 1 and late["time_days"] == before[subject]["time_days"] + 31  # the paper's rule
+    assert late["aligned_eligible"] and late["aligned_event"] == 0
+    assert late["aligned_time_days"] == before[subject]["time_days"] - late["landmark_day"]  # censored at the visit
+
+
+def test_aligned_eligibility_implies_the_papers_and_time_starts_at_the_landmark(aligned):
+    before, _, _ = aligned
+    rows = [r for r in before.values() if r["aligned_eligible"]]
+    assert rows and all(r["eligible"] for r in rows)
+    assert all(r["aligned_time_days"] == r["time_days_within_followup"] - r["landmark_day"] > 0 for r in rows)
+    pms = [r for r in rows if r["source"] == "PMS"]
+    assert pms and all(r["landmark_day"] > 0 for r in pms)

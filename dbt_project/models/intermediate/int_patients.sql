@@ -8,6 +8,10 @@ with visits as (
         count(distinct visit_day) filter (where instrument = 'ALSFRS-R' and visit_day > 0
                                           and coalesce(alsfrs_r_total, alsfrs_r_total_recomputed) is not null)
             as n_alsfrs_r_after_index,
+        -- The day of the second ALSFRS-R assessment after the index (the aligned analysis' landmark).
+        list_sort(list(distinct visit_day) filter (where instrument = 'ALSFRS-R' and visit_day > 0
+                       and coalesce(alsfrs_r_total, alsfrs_r_total_recomputed) is not null))[2]
+            as second_alsfrs_r_day,
         -- PRO-ACT baseline: the earliest assessment, which must carry an ALSFRS-R total.
         first(alsfrs_r_total order by visit_day, source_row) as first_assessment_alsfrs_r_total,
         -- PMS baseline: the latest ALSFRS-R on or before the first injection, else the first within 14 days after.
@@ -56,6 +60,8 @@ proact as (
         s.death_record_conflict,
         v.first_assessment_alsfrs_r_total as alsfrs_r_baseline,
         v.n_alsfrs_r_after_index,
+        v.second_alsfrs_r_day,
+        null::integer as second_injection_day,
         v.last_alsfrs_day,
         -- Paper: alive (or death day unknown) subjects are censored at their last ALSFRS assessment.
         case when s.died and s.death_day is not null then s.death_day else v.last_alsfrs_day end as followup_end_day,
@@ -89,6 +95,8 @@ pms as (
         p.death_record_conflict,
         coalesce(v.pre_index_alsfrs_r_total, v.early_alsfrs_r_total) as alsfrs_r_baseline,
         v.n_alsfrs_r_after_index,
+        v.second_alsfrs_r_day,
+        p.second_injection_date - p.index_date as second_injection_day,
         v.last_alsfrs_day,
         -- Follow-up ends at death, else at the latest of last contact, last ALSFRS-R, last AE onset, last injection.
         coalesce(
@@ -113,6 +121,7 @@ pms_quarantined as (
         null::integer as diagnosis_day, null::varchar as el_escorial, null::boolean as riluzole,
         null::boolean as korean, false as death, null::integer as death_day, false as death_day_unknown,
         false as death_record_conflict, null::double as alsfrs_r_baseline, null::bigint as n_alsfrs_r_after_index,
+        null::double as second_alsfrs_r_day, null::integer as second_injection_day,
         null::double as last_alsfrs_day, null::double as followup_end_day, null::double as tpv_day,
         0 as unplaced_assessments
     from {{ ref('stg_pms__dm_quarantined') }} as q

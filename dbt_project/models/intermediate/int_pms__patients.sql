@@ -4,6 +4,7 @@ with injections as (
     select subject_id,
            min(injection_date) as first_injection_date,
            max(injection_date) as last_injection_date,
+           min(injection_date) filter (where injection_number = 2) as second_injection_date,
            count(*) as n_injections,
            count(*) filter (where category = 'booster') as n_boosters
     from {{ ref('int_pms__injections') }}
@@ -79,6 +80,7 @@ select
     injections.n_injections,
     injections.n_boosters,
     injections.last_injection_date,
+    injections.second_injection_date,
     case when injections.n_injections = 1 then 'single-injection'
          when injections.n_boosters > 0 then 'multiple'
          when injections.n_injections >= 2 then 'single-cycle' end as injection_group,

@@ -16,6 +16,16 @@ with base as (
             as crit_two_alsfrs_r_after_first_injection,
         case when source = 'PMS' then coalesce(n_injections, 0) >= 2 end as crit_two_or_more_injections,
         coalesce(followup_end_day >= 0, false) as crit_followup_known,
+        -- Aligned analysis: the ALSFRS-R rule for both arms, and a landmark at which every condition is known.
+        coalesce(n_alsfrs_r_after_index, 0) >= 2 as crit_two_alsfrs_r_after_index,
+        case when source = 'PMS' then greatest(second_alsfrs_r_day, second_injection_day)
+             else second_alsfrs_r_day end as landmark_day,
+        -- Outcome ascertained alike in both arms: a death counts within the patient's observation window (PRO-ACT:
+        -- up to the last ALSFRS visit + 30 days; PMS: its follow-up), later ones are censored at the last visit.
+        case when source = 'PRO-ACT' and death and death_day > last_alsfrs_day + 30 then greatest(last_alsfrs_day, 0)
+             else followup_end_day end::double as time_days_within_followup,
+        case when death and death_day is not null
+                  and (source = 'PMS' or death_day <= last_alsfrs_day + 30) then 1 else 0 end as event_within_followup,
         age is not null and sex is not null and onset_site is not null and riluzole is not null
             as crit_covariates_complete
     from {{ ref('int_patients') }}
@@ -30,6 +40,7 @@ flagged as (
                     when 'PRO-ACT' then crit_placebo_arm
                     when 'PMS' then crit_two_alsfrs_r_after_first_injection and crit_two_or_more_injections
                 end as eligible,
+        coalesce(time_days_within_followup > landmark_day, false) as crit_observed_after_landmark,
         -- The first failed criterion, in the paper's cohort-flow order (seed cohort_exclusion_steps lists them in
         -- that order; a test holds every reason to it). Each unknown is its own step.
         case
@@ -54,6 +65,40 @@ flagged as (
             when riluzole is null then 'riluzole use unknown'
         end as exclusion_reason
     from base
+),
+aligned as (
+    select
+        *,
+        crit_data_quality and crit_disease_duration_lt_24m and crit_alsfrs_r_baseline and crit_followup_known
+            and crit_covariates_complete and crit_two_alsfrs_r_after_index and crit_observed_after_landmark
+            and case source when 'PRO-ACT' then crit_placebo_arm when 'PMS' then crit_two_or_more_injections end
+            as aligned_eligible,
+        -- The aligned analysis' first failed criterion: the same steps, the ALSFRS-R rule for both arms, and the
+        -- landmark (seed cohort_exclusion_steps, analyses = aligned).
+        case
+            when not crit_data_quality then 'patient record quarantined (data quality)'
+            when source = 'PRO-ACT' and arm is null then 'trial arm unknown'
+            when source = 'PRO-ACT' and arm_conflict then 'trial arm conflicting'
+            when source = 'PRO-ACT' and not crit_placebo_arm then 'active arm of its trial'
+            when not crit_disease_duration_lt_24m
+                then case when onset_day is null then 'symptom onset unknown'
+                          when source = 'PMS' then 'symptom duration of 2 years or more at first injection'
+                          else 'more than 2 years from onset at trial start' end
+            when not crit_two_alsfrs_r_after_index
+                then case when source = 'PMS' then 'fewer than two ALSFRS-R assessments after the first injection'
+                          else 'fewer than two ALSFRS-R assessments after trial day 0' end
+            when source = 'PMS' and not crit_two_or_more_injections
+                then case when coalesce(n_injections, 0) = 0 then 'no injection recorded' else 'a single injection only' end
+            when not crit_alsfrs_r_baseline then 'no ALSFRS-R total at baseline'
+            when followup_end_day is null then 'follow-up unknown (no death day and no assessment)'
+            when not crit_followup_known then 'follow-up ends before time zero'
+            when not crit_observed_after_landmark then 'died or left observation before the landmark'
+            when age is null then 'age unknown'
+            when sex is null then 'sex unknown'
+            when onset_site is null then 'onset site unknown'
+            when riluzole is null then 'riluzole use unknown'
+        end as aligned_exclusion_reason
+    from flagged
 )
 select
     subject_id,
@@ -78,10 +123,22 @@ select
     case when death and death_day is not null then 1 else 0 end as event,
     -- Sensitivity outcome: PRO-ACT deaths count only within the ALSFRS follow-up (+30 days), the window in which
     -- survivors are observed; the paper's rule counts later deaths but censors survivors at their last visit.
-    case when source = 'PRO-ACT' and death and death_day > last_alsfrs_day + 30 then greatest(last_alsfrs_day, 0)
-         else followup_end_day end::double as time_days_within_followup,
-    case when death and death_day is not null
-              and (source = 'PMS' or death_day <= last_alsfrs_day + 30) then 1 else 0 end as event_within_followup,
+    time_days_within_followup,
+    event_within_followup,
+    -- The aligned analysis (target-trial emulation; docs/study_design.md): time zero at the landmark for both arms,
+    -- the outcome ascertained alike, one progression-speed definition.
+    crit_two_alsfrs_r_after_index,
+    crit_observed_after_landmark,
+    aligned_eligible,
+    aligned_exclusion_reason,
+    landmark_day,
+    case when landmark_day is not null and time_days_within_followup > landmark_day
+         then time_days_within_followup - landmark_day end as aligned_time_days,
+    event_within_followup as aligned_event,
+    -- Speed from the onset the cohort uses in both arms (recorded; diagnosis - 12 months only where it is missing),
+    -- where the paper's rule takes diagnosis - 12 months wherever a diagnosis date exists (all PMS, some PRO-ACT).
+    case when onset_day < 0 then (48 - alsfrs_r_baseline) / ((0 - onset_day) / {{ var('days_per_month') }}) end
+        as aligned_progression_speed,
     -- Extra endpoint: tracheostomy or permanent assisted ventilation, else death (PMS; not recorded in PRO-ACT).
     case when source = 'PMS' then least(case when tpv_day >= 0 then tpv_day end, death_day, followup_end_day) end
         as tpv_time_days,
@@ -99,4 +156,4 @@ select
     death_record_conflict,
     arm_conflict,
     data_quality_issue
-from flagged
+from aligned
