@@ -75,7 +75,9 @@ rmst_contrast <- function(time, status, arm, tau) {
                     upper = exp(lr + z975 * se_r), p = 2 * pnorm(-abs(lr) / se_r)))
 }
 lung$female <- as.integer(lung$sex == 2)
-res$rmst$lung_sex <- lapply(c(365, 730, 1000), function(tau) rmst_contrast(lung$time, lung$status, lung$female, tau))
+# taus survRM2 accepts: both lung curves end with a censoring (female 965, male 1022), so tau <= 965; both waltons
+# curves reach 0 (62, 75), so tau <= 75
+res$rmst$lung_sex <- lapply(c(365, 730, 965), function(tau) rmst_contrast(lung$time, lung$status, lung$female, tau))
 waltons$mir <- as.integer(waltons$group == "miR-137")
 res$rmst$waltons <- lapply(c(30, 60, 75), function(tau) rmst_contrast(waltons$T, waltons$E, waltons$mir, tau))
 
