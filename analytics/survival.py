@@ -68,15 +68,26 @@ class KaplanMeier:
 
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """R ``summary(fit, times=)``: S(t) is the value at the last time <= t, ``std_err`` = S(t) x SE(cumhaz)
-        (R's summary scale), ``n_risk`` the number at risk at t. Times after the last follow-up give NaN (R drops
-        them when ``extend = FALSE``)."""
+        (R's summary scale), ``n_risk`` the number at risk at t.
+
+        Times after the last follow-up time depend on how the curve ended:
+
+        * it reached 0 (its last time had deaths only): S(t) = 0 is known, ``n_risk`` 0 and ``std_err``, ``lower``,
+          ``upper`` NaN, as R ``summary(fit, times=, extend = TRUE)`` (surv 0, std.err NaN, CI NA);
+        * it ended with a censoring (S > 0): S(t) is unknown and the whole row is NaN except ``time``. R drops such
+          times with the default ``extend = FALSE``; with ``extend = TRUE`` it carries the last value forward,
+          which we do not, because nobody was observed there."""
         tab = self.table
         tt = tab["time"].to_numpy()
+        ended_at_zero = float(tab["surv"].iloc[-1]) == 0.0
         rows = []
         for t in times:
             t = float(t)
             if t > tt[-1]:
-                rows.append((t, np.nan, np.nan, np.nan, np.nan, np.nan))
+                if ended_at_zero:
+                    rows.append((t, 0, 0.0, np.nan, np.nan, np.nan))
+                else:
+                    rows.append((t, np.nan, np.nan, np.nan, np.nan, np.nan))
                 continue
             i = int(np.searchsorted(tt, t, side="right")) - 1
             nrisk = int(tab["n_risk"].iloc[int(np.searchsorted(tt, t, side="left"))])

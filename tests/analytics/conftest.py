@@ -18,5 +18,10 @@ def study_ref() -> dict:
 
 
 @pytest.fixture(scope="session")
+def estimands_ref() -> dict:
+    return load_expected("estimands_reference")
+
+
+@pytest.fixture(scope="session")
 def cohort() -> pd.DataFrame:
     return load_data("study_cohort.csv")

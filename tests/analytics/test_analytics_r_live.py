@@ -42,7 +42,9 @@ def _same(a, b):
 
 
 @pytest.mark.r
-@pytest.mark.parametrize("script", ["matching_reference", "survival_reference", "study_reference"])
+@pytest.mark.parametrize(
+    "script", ["matching_reference", "survival_reference", "study_reference", "estimands_reference"]
+)
 def test_r_scripts_reproduce_committed_expectations(script, tmp_path: Path):
     if not _have_r():
         pytest.skip("Rscript with MatchIt/survival/jsonlite not available")

@@ -80,11 +80,51 @@ def test_survival_at_times_matches_r_summary(name, survival_ref):
     close(inside["upper"], ref["upper"])
 
 
-def test_survival_before_first_time_is_one_and_after_last_is_nan():
-    km = kaplan_meier([5, 6, 7], [1, 0, 1])
+def test_survival_before_first_time_is_one_and_after_last_depends_on_how_the_curve_ended():
+    km = kaplan_meier([5, 6, 7], [1, 0, 1])  # last is a death: S(7) = 0
     at = km.survival_at([0, 8])
     assert at.loc[0, "surv"] == 1.0 and at.loc[0, "n_risk"] == 3
-    assert np.isnan(at.loc[1, "surv"])
+    assert at.loc[1, "surv"] == 0.0 and at.loc[1, "n_risk"] == 0 and np.isnan(at.loc[1, "std_err"])
+    km = kaplan_meier([5, 6, 7], [1, 1, 0])  # last is a censoring: unknown after 7
+    assert at.columns.tolist() == km.survival_at([8]).columns.tolist()
+    assert km.survival_at([8]).drop(columns="time").isna().all(axis=None)
+
+
+def _at_case(name):
+    lung, w = load_data("lung.csv"), load_data("waltons.csv")
+    return {
+        "flat2": lambda: kaplan_meier(*FLAT["flat_half2"]),
+        "waltons_miR137": lambda: kaplan_meier(w["T"][w.group == "miR-137"], w.E[w.group == "miR-137"]),
+        "lung_male": lambda: kaplan_meier(lung.time[lung.sex == 1], lung.status[lung.sex == 1]),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", ["flat2", "waltons_miR137", "lung_male"])
+def test_survival_at_after_the_end_of_the_curve_matches_r(name, estimands_ref):
+    """tests/analytics/r/estimands_reference.R: a curve that reached 0 is 0 afterwards (R ``extend = TRUE``: surv 0,
+    n.risk 0, std.err NaN, CI NA); one that ended with a censoring is unknown afterwards (R ``extend = FALSE``
+    drops the time; ``extend = TRUE`` would carry the last value forward, which we do not)."""
+    ref = estimands_ref["survival_at"][name]
+    km = _at_case(name)
+    at = km.survival_at(ref["times"])
+    assert km.table["time"].iloc[-1] == ref["last_time"]
+    close(km.table["surv"].iloc[-1], ref["last_surv"])
+    inside = at["time"] <= ref["last_time"]
+    r_in = ref["extend_false"]
+    assert at.loc[inside, "time"].tolist() == r_in["time"]  # R extend = FALSE keeps exactly these
+    assert at.loc[inside, "n_risk"].astype(int).tolist() == r_in["n_risk"]
+    for col in ("surv", "std_err", "lower", "upper"):
+        close(at.loc[inside, col], r_in[col])
+    after = at.loc[~inside]
+    assert len(after) > 0
+    r_ext = {k: v[int(inside.sum()) :] for k, v in ref["extend_true"].items()}
+    if ref["last_surv"] == 0:
+        assert after["n_risk"].tolist() == r_ext["n_risk"]
+        for col in ("surv", "std_err", "lower", "upper"):
+            close(after[col], r_ext[col])
+    else:
+        assert r_ext["n_risk"] == [0] * len(after) and r_ext["surv"] == [ref["last_surv"]] * len(after)
+        assert after.drop(columns="time").isna().all(axis=None)
 
 
 def test_logrank_two_groups_matches_r(survival_ref):
