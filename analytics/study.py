@@ -11,13 +11,25 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from analytics.balance import smd_table
-from analytics.cox import CoxResult, fit_cox
+from analytics.cox import CoxResult, cox_zph, fit_cox
+from analytics.diagnostics import (
+    Diagnostic,
+    equipoise,
+    followup_parity,
+    generalisability,
+    max_abs_smd,
+    minimum_detectable_hr,
+    proportional_hazards,
+    rmst_horizon,
+    short_matched_sets,
+)
+from analytics.estimands import e_value, rmst_contrast, survival_difference
 from analytics.matching import MatchResult, match_on_score
 from analytics.progression import iqr_mask
 from analytics.propensity import LogisticFit, design_covariates, propensity_score
@@ -185,6 +197,53 @@ class StudyResult:
     cox_robust: CoxResult | None
     pairwise_single_vs_multiple: LogRank | None
     cox_terms: list[str] = field(default_factory=lambda: list(COX_TERMS))
+    covariates: pd.DataFrame | None = None  # the PS design of every analysed patient, in the order of `scores`
+    ratio: int = 1  # controls requested per treated patient
+
+    def estimands(self) -> dict:
+        """Beyond the HR (analytics.estimands): the RMST difference and ratio at tau with CIs, the survival
+        difference at 1-3 years with CIs, and the E-value of each injection group's HR and of its CI bound closer
+        to 1 (deaths are common in ALS: the HR is converted to a risk ratio as for a common outcome)."""
+        contrast = rmst_contrast(self.km["treated"], self.km["control"], self.tau)
+        difference = survival_difference(self.km["treated"], self.km["control"], SURVIVAL_TIMES)
+        s = self.cox.summary(robust=False) if self.cox is not None else pd.DataFrame()
+        evalues = {t: asdict(e_value(s.at[t, "hr"], s.at[t, "lower"], s.at[t, "upper"], rare=False))
+                   for t in ("group_single", "group_multiple") if t in s.index}
+        return {"rmst_contrast": asdict(contrast),
+                "survival_difference": {str(int(r.time)): {"difference": r.difference, "lower": r.lower,
+                                                           "upper": r.upper} for r in difference.itertuples()},
+                "e_value": evalues}
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every design diagnostic with its threshold and verdict (analytics.diagnostics; CohortMethod's defaults
+        as anchors): balance, equipoise, power, follow-up parity, the RMST horizon, short matched sets,
+        generalisability, proportional hazards."""
+        m = self.matched
+        t, e = m["time_days"].to_numpy(float), m["event"].to_numpy(int)
+        tr = m["treated"].to_numpy(int)
+        ids = self.scores.index
+        treated_all = pd.Series(0, index=ids)
+        treated_all[self.matching.pairs["treated_id"].unique()] = 1
+        if self.covariates is not None and "treated" in self.covariates:
+            treated_all = pd.Series(self.covariates["treated"].to_numpy(int), index=ids)
+        out = [max_abs_smd(self.smd_after),
+               equipoise(self.scores.to_numpy(), treated_all.to_numpy()),
+               minimum_detectable_hr(int(e.sum()), float(tr.mean())),
+               followup_parity(t, e, tr)]
+        horizon = rmst_horizon(t, tr)
+        out.append(replace(horizon, passed=bool(self.tau <= horizon.value) if horizon.passed is not False else False,
+                           detail=f"{horizon.detail}; tau used {self.tau:g} days",
+                           values={**horizon.values, "tau": self.tau}))
+        out.append(short_matched_sets(self.matching.pairs, self.ratio,
+                                      treated_ids=ids[treated_all.to_numpy() == 1]))
+        if self.covariates is not None:
+            covs = self.covariates.drop(columns=["treated"], errors="ignore")
+            out.append(generalisability(covs, treated_all.to_numpy(), ids.isin(m["subject_id"])))
+        if self.cox is not None:
+            groups = [g for g in ("group_single", "group_multiple") if g in self.cox.names]
+            zph = cox_zph(self.cox, terms={"group": groups, **{n: [n] for n in self.cox.names if n not in groups}})
+            out.extend(proportional_hazards(zph))
+        return out
 
     def to_json_dict(self) -> dict:
         """The results.json contract; NaN/inf become ``None``, numpy scalars plain Python."""
@@ -239,6 +298,8 @@ class StudyResult:
             "pairwise_logrank": {
                 "single_vs_multiple": {"chisq": pw.chisq if pw else None, "p": pw.p if pw else None}
             },
+            "estimands": self.estimands(),
+            "diagnostics": [asdict(d) for d in self.diagnostics()],
         }
         return json_safe(out)
 
@@ -330,6 +391,8 @@ def run_matched_analysis(
         cox=cox,
         cox_robust=cox_r,
         pairwise_single_vs_multiple=pw,
+        covariates=covs.assign(treated=df["treated"].to_numpy(int)).set_axis(df["subject_id"].to_numpy()),
+        ratio=ratio,
     )
 
 

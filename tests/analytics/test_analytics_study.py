@@ -39,9 +39,29 @@ def _compare(ours, ref, path=""):
 
 def test_results_json_equals_r_reference(result, study_ref):
     ref = {k: v for k, v in study_ref.items() if k != "extra"}
-    ours = result.to_json_dict()
+    full = result.to_json_dict()
+    assert set(full) - set(ref) == {"estimands", "diagnostics"}  # (each checked against R in its own tests)
+    ours = {k: v for k, v in full.items() if k in ref}
     _compare(ours, ref)
     assert len(ours["matching"]["pairs"]) == ours["n"]["treated"]  # 1:1, enough controls
+
+
+def test_results_json_carries_the_estimands_and_every_diagnostic_with_its_verdict(result):
+    d = result.to_json_dict()
+    contrast = d["estimands"]["rmst_contrast"]
+    assert contrast["tau"] == d["rmst"]["tau"]
+    assert contrast["difference"] == pytest.approx(d["rmst"]["treated"]["estimate"] - d["rmst"]["control"]["estimate"])
+    assert set(d["estimands"]["survival_difference"]) == {"365", "730", "1095"}
+    assert set(d["estimands"]["e_value"]) <= {"group_single", "group_multiple"} and d["estimands"]["e_value"]
+    names = [x["name"] for x in d["diagnostics"]]
+    assert names[:7] == ["max_abs_smd", "equipoise", "minimum_detectable_hr", "followup_parity", "rmst_horizon",
+                         "short_matched_sets", "generalisability"]
+    assert "proportional_hazards[GLOBAL]" in names
+    assert all(set(x) >= {"value", "threshold", "passed", "detail"} for x in d["diagnostics"])
+    balance = d["diagnostics"][0]
+    assert balance["passed"] == (max(abs(v) for v in d["matching"]["smd"]["after"].values()) < 0.1)
+    horizon = next(x for x in d["diagnostics"] if x["name"] == "rmst_horizon")
+    assert horizon["passed"] == (d["rmst"]["tau"] <= horizon["value"])
 
 
 def test_contract_shape_and_json_serialisable(result):
