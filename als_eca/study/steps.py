@@ -25,7 +25,13 @@ from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
 from analytics.safety import event_table, safety_overview
-from analytics.study import StudyResult, run_matched_analysis, sensitivity_variants, validate_cohort
+from analytics.study import (
+    StudyResult,
+    analysis_cohort,
+    run_matched_analysis,
+    sensitivity_variants,
+    validate_cohort,
+)
 from analytics.survival import kaplan_meier, logrank_test, pairwise_logrank
 
 
@@ -104,6 +110,34 @@ def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: fl
         "matched_cohort": matched.reset_index(drop=True),
     }
     return StepOutput(results, tables, documents={"results": results}, objects={"study_result": result})
+
+
+def diagnostics_table(results: dict) -> pd.DataFrame:
+    """The diagnostics of a matched analysis (results.json `diagnostics`) as a table: name, value, threshold,
+    verdict and what was found."""
+    verdict = {True: "pass", False: "FAIL", None: "not evaluated"}
+
+    def threshold(t) -> str:
+        return " to ".join(f"{v:.3g}" for v in t) if isinstance(t, list | tuple) else f"{t:.3g}"
+
+    return pd.DataFrame([{"diagnostic": d["name"], "value": d["value"], "threshold": threshold(d["threshold"]),
+                          "verdict": verdict[d["passed"]], "detail": d["detail"]}
+                         for d in results.get("diagnostics", [])])
+
+
+def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
+    """One named analysis (analytics.study.ANALYSES) end to end on every patient's row: its own cohort flow, the
+    matched analysis with its estimands and diagnostics (`<analysis>.json` has the results.json shape, plus the
+    cohort flow), the diagnostics as a table and its KM figure."""
+    own = analysis_cohort(cohort, analysis)
+    own = own.assign(eligible=own["eligible"].astype(bool))
+    flow = cohort_flow(own)
+    matched = matched_analysis(own[own["eligible"]])
+    result = matched.objects["study_result"]
+    numbers = {"analysis": analysis, "cohort_flow": flow.numbers, **matched.numbers}
+    tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": diagnostics_table(numbers),
+              "matched_pairs": matched.tables["matched_pairs"]}
+    return StepOutput(numbers, tables, {"km": study_figures.km_matched(result)})
 
 
 def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
