@@ -64,6 +64,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "aligned_time_days",
     "aligned_event",
     "aligned_progression_speed",
+    "active_arm_eligible",
 )
 #: Read only where present: the cohort flow (source, eligible, exclusion_reason), the sensitivity analyses
 #: (progression_speed, the within-follow-up outcome), the Korean subgroup; tpv_* is kept in the analysis cohort for
@@ -71,7 +72,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
 OPTIONAL_COLUMNS = frozenset({
     "source", "progression_speed", "korean", "eligible", "tpv_time_days", "tpv_event", "time_days_within_followup",
     "event_within_followup", "exclusion_reason", "aligned_eligible", "aligned_exclusion_reason", "landmark_day",
-    "aligned_time_days", "aligned_event", "aligned_progression_speed",
+    "aligned_time_days", "aligned_event", "aligned_progression_speed", "active_arm_eligible",
 })
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COHORT_COLUMNS if c not in OPTIONAL_COLUMNS)
 #: The sensitivity outcome: deaths counted only within the ALSFRS follow-up (instead of time_days, event).

@@ -151,6 +151,13 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             _display(frame("cox_model", "cox_zph")),
             Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_model", "cox_forest")),
         ]),
+        _section(outputs, "Known-null falsification", "analysis/falsification", ("falsification",), lambda: [
+            "The study's own matched analysis on comparisons whose true effect is null: PRO-ACT patients of the "
+            "trials' active arms (every criterion met but the arm) against the eligible placebo patients - the "
+            "pooled trials found no survival benefit - and a random half of the placebo patients against the "
+            "other half. A CI that excludes 1 shows a bias that the treatment comparison may share.",
+            _display(frame("falsification", "falsification")),
+        ]),
         _section(outputs, "Design diagnostics and estimands of the replication", "analysis/matched_cohort",
                  ("matched_cohort",), lambda: [
             _summary(results),

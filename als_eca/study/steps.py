@@ -21,6 +21,7 @@ from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
 from analytics.balance import table_one
 from analytics.cox import cox_zph
+from analytics.falsification import run_falsifications
 from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
@@ -138,6 +139,13 @@ def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
     tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": diagnostics_table(numbers),
               "matched_pairs": matched.tables["matched_pairs"]}
     return StepOutput(numbers, tables, {"km": study_figures.km_matched(result)})
+
+
+def falsification(cohort: pd.DataFrame) -> StepOutput:
+    """Known-null falsification (analytics.falsification): the study's matched analysis of PRO-ACT active arms vs
+    placebo and of two random placebo halves, each with its HR, CI and whether the CI covers 1."""
+    table = run_falsifications(cohort)
+    return StepOutput({"analyses": table.to_dict(orient="records")}, {"falsification": table})
 
 
 def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:

@@ -99,6 +99,16 @@ aligned as (
             when riluzole is null then 'riluzole use unknown'
         end as aligned_exclusion_reason
     from flagged
+),
+falsification as (
+    select
+        *,
+        -- Known-null falsification: PRO-ACT patients of an active arm who meet every criterion but the arm. The
+        -- pooled trials found no survival benefit, so matched against placebo patients the HR should cover 1.
+        case when source = 'PRO-ACT' then coalesce(arm = 'active' and not arm_conflict, false)
+            and crit_data_quality and crit_disease_duration_lt_24m and crit_alsfrs_r_baseline
+            and crit_followup_known and crit_covariates_complete end as active_arm_eligible
+    from aligned
 )
 select
     subject_id,
@@ -132,6 +142,7 @@ select
     aligned_eligible,
     aligned_exclusion_reason,
     landmark_day,
+    active_arm_eligible,
     case when landmark_day is not null and time_days_within_followup > landmark_day
          then time_days_within_followup - landmark_day end as aligned_time_days,
     event_within_followup as aligned_event,
@@ -156,4 +167,4 @@ select
     death_record_conflict,
     arm_conflict,
     data_quality_issue
-from aligned
+from falsification
