@@ -117,6 +117,9 @@ COX_TERMS: tuple[str, ...] = (
     "age_ge54",
 )
 SURVIVAL_TIMES: tuple[int, ...] = (365, 730, 1095)
+#: The RMST horizon rule: tau is the last time with at least this many patients at risk in both arms (beyond it
+#: the curve's tail rests on a handful of patients; analytics.diagnostics.rmst_horizon).
+RMST_MIN_AT_RISK = 10
 ALSFRS_CUT = 31.0
 AGE_CUT = 54.0
 
@@ -336,7 +339,8 @@ def run_matched_analysis(
 ) -> StudyResult:
     """PS (glm) -> greedy NN matching (MatchIt rule, ``caliper`` in SD of the score) -> outcomes on the matched set.
 
-    ``tau`` for the RMST defaults to the smaller of the two groups' largest follow-up time in the matched set.
+    ``tau`` for the RMST defaults to the largest time at which both arms of the matched set still have
+    ``RMST_MIN_AT_RISK`` patients at risk (an arm with fewer patients: the smaller of the two arms' last follow-up).
     """
     extra = tuple(extra_ps_covariates)
     df = validate_cohort(cohort, extra)
@@ -358,8 +362,10 @@ def run_matched_analysis(
     arm = np.where(matched["treated"].astype(int) == 1, "treated", "control")
     km = {a: kaplan_meier(t[arm == a], e[arm == a]) for a in ("treated", "control")}
     lr = logrank_test(t, e, arm)
-    if tau is None:
-        tau = float(min(t[arm == "treated"].max(), t[arm == "control"].max()))
+    if tau is None:  # the stated rule: as far as both arms still have RMST_MIN_AT_RISK patients at risk
+        horizon = rmst_horizon(t, arm == "treated", min_at_risk=RMST_MIN_AT_RISK)
+        tau = float(horizon.value) if horizon.passed is not False else \
+            float(min(t[arm == "treated"].max(), t[arm == "control"].max()))
     rmst = {a: km[a].rmst(tau) for a in ("treated", "control")}
     x = cox_design(matched)
     x = x.loc[

@@ -97,7 +97,7 @@ def calibration(
 def analyze(
     cohort: Annotated[Path, typer.Argument(help="CSV (or Parquet) with the columns of mart_survival_cohort.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and figures.")],
-    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the smaller group maximum).")] = None,
+    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the last time with 10 at risk in both arms).")] = None,
     caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
     ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
     analysis: Annotated[str, typer.Option(help="The rules: 'replication' (the paper's) or 'aligned' (time zero at a "

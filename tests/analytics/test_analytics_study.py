@@ -82,9 +82,12 @@ def test_contract_shape_and_json_serialisable(result):
     # robust and naive fits share the point estimates but not the intervals
     assert d["cox"]["terms"]["age_ge54"]["hr"] == d["cox_robust"]["terms"]["age_ge54"]["hr"]
     assert d["cox"]["terms"]["age_ge54"]["lower"] != d["cox_robust"]["terms"]["age_ge54"]["lower"]
-    # tau defaults to the smaller of the two arms' last follow-up in the matched set
+    # tau defaults to the last time with at least 10 patients at risk in both arms of the matched set
     m = result.matched
-    assert d["rmst"]["tau"] == min(m[m.treated == 1].time_days.max(), m[m.treated == 0].time_days.max())
+    tenth = [np.sort(m[m.treated == a].time_days.to_numpy())[-10] for a in (0, 1)]
+    assert d["rmst"]["tau"] == min(tenth)
+    horizon = next(x for x in d["diagnostics"] if x["name"] == "rmst_horizon")
+    assert horizon["passed"]
 
 
 def test_eligible_column_filters_rows(cohort, result):

@@ -40,7 +40,11 @@ km_block <- function(sub) {
   list(n = unname(tb["records"]), events = unname(tb["events"]), median = unname(tb["median"]),
        median_lower = unname(tb["0.95LCL"]), median_upper = unname(tb["0.95UCL"]), surv = surv)
 }
-tau <- min(max(md$time_days[md$treated == 1]), max(md$time_days[md$treated == 0]))
+# RMST horizon: the largest time at which both arms still have at least 10 patients at risk (each arm's 10th
+# largest follow-up time), else the smaller of the arms' last follow-up times.
+horizon <- function(t) if (length(t) >= 10) sort(t, decreasing = TRUE)[10] else NA
+tau <- min(horizon(md$time_days[md$treated == 1]), horizon(md$time_days[md$treated == 0]))
+if (is.na(tau)) tau <- min(max(md$time_days[md$treated == 1]), max(md$time_days[md$treated == 0]))
 rm_block <- function(sub) {
   tb <- summary(survfit(Surv(time_days, event) ~ 1, data = sub), rmean = tau)$table
   list(estimate = unname(tb["rmean"]), se = unname(tb["se(rmean)"]))
