@@ -41,29 +41,8 @@ flagged as (
                     when 'PMS' then crit_two_alsfrs_r_after_first_injection and crit_two_or_more_injections
                 end as eligible,
         coalesce(time_days_within_followup > landmark_day, false) as crit_observed_after_landmark,
-        -- The first failed criterion, in the paper's cohort-flow order (seed cohort_exclusion_steps lists them in
-        -- that order; a test holds every reason to it). Each unknown is its own step.
-        case
-            when not crit_data_quality then 'patient record quarantined (data quality)'
-            when source = 'PRO-ACT' and arm is null then 'trial arm unknown'
-            when source = 'PRO-ACT' and arm_conflict then 'trial arm conflicting'
-            when source = 'PRO-ACT' and not crit_placebo_arm then 'active arm of its trial'
-            when not crit_disease_duration_lt_24m
-                then case when onset_day is null then 'symptom onset unknown'
-                          when source = 'PMS' then 'symptom duration of 2 years or more at first injection'
-                          else 'more than 2 years from onset at trial start' end
-            when source = 'PMS' and not crit_two_alsfrs_r_after_first_injection
-                then 'fewer than two ALSFRS-R assessments after the first injection'
-            when source = 'PMS' and not crit_two_or_more_injections
-                then case when coalesce(n_injections, 0) = 0 then 'no injection recorded' else 'a single injection only' end
-            when not crit_alsfrs_r_baseline then 'no ALSFRS-R total at baseline'
-            when followup_end_day is null then 'follow-up unknown (no death day and no assessment)'
-            when not crit_followup_known then 'follow-up ends before time zero'
-            when age is null then 'age unknown'
-            when sex is null then 'sex unknown'
-            when onset_site is null then 'onset site unknown'
-            when riluzole is null then 'riluzole use unknown'
-        end as exclusion_reason
+        -- The first failed criterion, in the cohort-flow order of the seed cohort_exclusion_steps.
+        {{ exclusion_reason() }} as exclusion_reason
     from base
 ),
 aligned as (
@@ -73,31 +52,9 @@ aligned as (
             and crit_covariates_complete and crit_two_alsfrs_r_after_index and crit_observed_after_landmark
             and case source when 'PRO-ACT' then crit_placebo_arm when 'PMS' then crit_two_or_more_injections end
             as aligned_eligible,
-        -- The aligned analysis' first failed criterion: the same steps, the ALSFRS-R rule for both arms, and the
-        -- landmark (seed cohort_exclusion_steps, analyses = aligned).
-        case
-            when not crit_data_quality then 'patient record quarantined (data quality)'
-            when source = 'PRO-ACT' and arm is null then 'trial arm unknown'
-            when source = 'PRO-ACT' and arm_conflict then 'trial arm conflicting'
-            when source = 'PRO-ACT' and not crit_placebo_arm then 'active arm of its trial'
-            when not crit_disease_duration_lt_24m
-                then case when onset_day is null then 'symptom onset unknown'
-                          when source = 'PMS' then 'symptom duration of 2 years or more at first injection'
-                          else 'more than 2 years from onset at trial start' end
-            when not crit_two_alsfrs_r_after_index
-                then case when source = 'PMS' then 'fewer than two ALSFRS-R assessments after the first injection'
-                          else 'fewer than two ALSFRS-R assessments after trial day 0' end
-            when source = 'PMS' and not crit_two_or_more_injections
-                then case when coalesce(n_injections, 0) = 0 then 'no injection recorded' else 'a single injection only' end
-            when not crit_alsfrs_r_baseline then 'no ALSFRS-R total at baseline'
-            when followup_end_day is null then 'follow-up unknown (no death day and no assessment)'
-            when not crit_followup_known then 'follow-up ends before time zero'
-            when not crit_observed_after_landmark then 'died or left observation before the landmark'
-            when age is null then 'age unknown'
-            when sex is null then 'sex unknown'
-            when onset_site is null then 'onset site unknown'
-            when riluzole is null then 'riluzole use unknown'
-        end as aligned_exclusion_reason
+        -- The aligned analysis' first failed criterion: the same steps, plus the ALSFRS-R rule for the control
+        -- arm and the landmark.
+        {{ exclusion_reason(aligned=true) }} as aligned_exclusion_reason
     from flagged
 ),
 falsification as (
