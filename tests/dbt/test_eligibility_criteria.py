@@ -197,7 +197,7 @@ def _exclusion_case(aligned: bool) -> str:
     import jinja2
 
     macro = (PROJECT / "macros" / "exclusion_reason.sql").read_text()
-    return jinja2.Environment().from_string(macro + "{{ exclusion_reason(aligned=%s) }}" % aligned).render()
+    return jinja2.Environment().from_string(macro + "{{ exclusion_reason(aligned=flag) }}").render(flag=aligned)
 
 
 @pytest.mark.parametrize("analysis", ["replication", "aligned"])
