@@ -12,11 +12,11 @@ from analytics.study import StudyResult
 RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
 
 
-def km_matched(result: StudyResult) -> bytes:
+def km_matched(result: StudyResult, title: str = "Overall survival, matched set") -> bytes:
     """Kaplan-Meier curves of the matched set by arm, with the number at risk and the log-rank p."""
     return figure_png(plots.km_plot(
         {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
-        p_value=result.logrank.p, risk_times=RISK_TIMES, title="Overall survival, matched set"))
+        p_value=result.logrank.p, risk_times=RISK_TIMES, title=title))
 
 
 def love_plot(result: StudyResult) -> bytes:

@@ -138,7 +138,8 @@ def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
     numbers = {"analysis": analysis, "cohort_flow": flow.numbers, **matched.numbers}
     tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": diagnostics_table(numbers),
               "matched_pairs": matched.tables["matched_pairs"]}
-    return StepOutput(numbers, tables, {"km": study_figures.km_matched(result)})
+    title = f"Overall survival, {analysis} matched set" + (" (days from the landmark)" if analysis == "aligned" else "")
+    return StepOutput(numbers, tables, {"km": study_figures.km_matched(result, title=title)})
 
 
 def falsification(cohort: pd.DataFrame) -> StepOutput:
