@@ -64,6 +64,10 @@ TREATED_SLOPE_FACTOR = 0.8  # treated patients progress more slowly (selection t
 PMS_START, PMS_END = "2015-03-02", "2022-01-31"
 PMS_EARLIER_CUTOFF = "2019-12-31"
 INJECTION_PATTERN = {"single-cycle": 134, "multiple": 21, "single-injection": 2}
+# Planned at the first injection (pms.py): more booster patients than the paper's 21 of 157, because a planned
+# booster patient who dies or leaves before the first booster (~4 months) is a single-cycle patient in the data.
+PLANNED_INJECTION_PATTERN = {"single-cycle": 132, "multiple": 23, "single-injection": 2}
+MULTIPLE_SLOPE_FACTOR = 0.75  # booster patients progress more slowly still (the paper: "slower progression")
 NON_KOREAN_FRACTION = 0.16
 PMS_AE_TOTAL_FIRST_YEAR = 1_204
 PMS_ADR_PATIENTS, PMS_ADR_EVENTS = 44, 92
