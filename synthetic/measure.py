@@ -2,7 +2,9 @@
 the calibration test and `als-eca calibration` show).
 
 Reads the files as a user would (CSV, by column name), applying the paper's eligibility rules. `measure` gives the
-calibration figures; `subjects_across_files` and `cross_file_figures` how subjects spread over the PRO-ACT files.
+calibration figures; `subjects_across_files` and `cross_file_figures` how subjects spread over the PRO-ACT files;
+`analysis_cohort` the eligible patients of both sources (the pipeline's cohort, read independently of the
+warehouse) and `matched_outcome` the matched analysis on them beside the paper's Results.
 """
 
 from __future__ import annotations
