@@ -72,11 +72,24 @@ def generate(
 def calibration(
     data: Annotated[Path, typer.Argument(help="Folder written by `als-eca generate` at scale 1.")],
     scale: Annotated[float, typer.Option(help="The scale the data was generated at.")] = 1.0,
+    results: Annotated[Path | None, typer.Option(help="A results.json the pipeline wrote for this data: the matched "
+                                                      "outcome is read from it instead of computed here.")] = None,
 ) -> None:
     """Compare generated data with the paper's published figures (a table: figure | paper | generated), then
-    how subjects spread over the PRO-ACT files beside the real download's structure."""
+    how subjects spread over the PRO-ACT files beside the real download's structure, then the matched outcome
+    under the paper's rules (deaths, control median, RMST, Cox HRs) beside the paper's Results."""
     _require_folder(data, "data folder")
-    from synthetic.measure import cross_file_figures, files_table, measure, subjects_across_files, table
+    if results is not None and not results.is_file():
+        raise _user_error(f"--results {results} {'is not a file' if results.exists() else 'does not exist'}")
+    from synthetic.measure import (
+        cross_file_figures,
+        files_table,
+        matched_outcome,
+        measure,
+        outcome_table,
+        subjects_across_files,
+        table,
+    )
 
     figures = measure(data, scale=scale)
     typer.echo(table(figures))
@@ -86,7 +99,11 @@ def calibration(
     typer.echo(files_table(files))
     typer.echo("")
     typer.echo(table(cross, reference="real download"))
-    figures = figures + files + cross
+    outcome = matched_outcome(data, results=results, scale=scale)
+    source = f"read from {results}" if results is not None else "computed from the files as the pipeline would"
+    typer.echo(f"\nMatched outcome under the paper's rules ({source}; synthetic/calibration.py)")
+    typer.echo(outcome_table(outcome))
+    figures = figures + files + cross + outcome
     misses = [f.name.strip() for f in figures if not f.ok]
     if misses:
         typer.echo(f"outside tolerance: {', '.join(misses)}", err=True)

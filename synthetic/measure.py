@@ -2,7 +2,9 @@
 the calibration test and `als-eca calibration` show).
 
 Reads the files as a user would (CSV, by column name), applying the paper's eligibility rules. `measure` gives the
-calibration figures; `subjects_across_files` and `cross_file_figures` how subjects spread over the PRO-ACT files.
+calibration figures; `subjects_across_files` and `cross_file_figures` how subjects spread over the PRO-ACT files;
+`analysis_cohort` the eligible patients of both sources (the pipeline's cohort, read independently of the
+warehouse) and `matched_outcome` the matched analysis on them beside the paper's Results.
 """
 
 from __future__ import annotations
@@ -235,4 +237,224 @@ def cross_file_figures(out_dir: Path, scale: float = 1.0) -> list[Figure]:
 def table(figs: list[Figure], reference: str = "paper") -> str:
     lines = [f"| figure | {reference} | generated | ok |", "|---|---|---|---|"]
     lines += [f"| {f.name} | {f.paper:.2f} | {f.generated:.2f} | {'yes' if f.ok else 'NO'} |" for f in figs]
+    return "\n".join(lines)
+
+
+# --- the analysis cohort and the matched outcome (the paper's Results; read independently of the warehouse) ----
+
+DAYS_PER_MONTH = 30.44  # the warehouse's month (dbt var days_per_month)
+
+
+def _pms_day(text: pd.Series, first: pd.Series) -> pd.Series:
+    """Whole days from each patient's first injection to an ISO or legacy YYYYMMDD date (partial: NaN)."""
+    return (_partial_date(text.where(text.fillna("").str.strip().str.fullmatch(r"\d{8}|\d{4}-\d{2}-\d{2}")))
+            - first).dt.days
+
+
+def pms_patients(out_dir: Path) -> pd.DataFrame:
+    """Every patient of the latest PMS export with the paper's treated-arm criteria and outcome, read from the files
+    as a user would (the warehouse's rules: index = first injection; onset partial dates at mid-period, never after
+    the index; baseline = the last ALSFRS-R total on or before the index, else the first within 14 days after;
+    follow-up to death, else the latest of last contact, last ALSFRS-R, last AE onset and last injection)."""
+    folder = Path(out_dir) / "pms" / f"pms_export_{cal.PMS_END}"
+    read = lambda name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)  # noqa: E731
+    dm, mh, ex, qs, cm, ae, ds = (read(d) for d in ("dm", "mh", "ex", "qs", "cm", "ae", "ds"))
+    p = pd.DataFrame(index=pd.Index(dm["USUBJID"], name="subject_id"))
+    ex_first = _partial_date(ex["EXSTDTC"]).groupby(ex["USUBJID"]).min()
+    first = ex_first.reindex(p.index).fillna(_partial_date(dm["RFSTDTC"]).set_axis(p.index))
+    day = lambda frame, col: _pms_day(frame[col], frame["USUBJID"].map(first))  # noqa: E731
+    p["age"] = pd.to_numeric(dm["AGE"], errors="coerce").to_numpy()
+    p["sex"] = dm["SEX"].to_numpy()
+    p["korean"] = (dm["COUNTRY"] == "KOR").astype(int).to_numpy()
+    onset = mh[mh["MHCAT"] == "ALS SYMPTOM ONSET"].drop_duplicates("USUBJID").set_index("USUBJID")
+    p["onset_site"] = onset["MHLOC"].str.strip().str.lower().reindex(p.index)
+    onset_day = (_partial_date(onset["MHSTDTC"], mid_period=True).reindex(p.index) - first).dt.days
+    dx = mh[mh["MHCAT"] == "ALS DIAGNOSIS"].drop_duplicates("USUBJID").set_index("USUBJID")
+    dx_day = (_partial_date(dx["MHSTDTC"], mid_period=True).reindex(p.index) - first).dt.days.clip(upper=0)
+    onset_day = onset_day.fillna(dx_day - 365).clip(upper=0)
+    p["disease_duration_months"] = -onset_day / DAYS_PER_MONTH
+    p["riluzole"] = p.index.isin(cm.loc[cm["CMDECOD"].str.strip().str.upper() == "RILUZOLE", "USUBJID"]).astype(int)
+    tot = qs[qs["QSTESTCD"] == "ALSFRSTO"].assign(day=lambda q: day(q, "QSDTC"),
+                                                   score=lambda q: pd.to_numeric(q["QSSTRESN"], errors="coerce"))
+    tot = tot.dropna(subset=["day", "score"]).sort_values(["USUBJID", "day"], kind="stable")
+    pre = tot[tot["day"] <= 0].groupby("USUBJID")["score"].last()
+    early = tot[tot["day"].between(1, 14)].groupby("USUBJID")["score"].first()
+    p["alsfrs_r_baseline"] = pre.reindex(p.index).fillna(early.reindex(p.index))
+    dx_or_onset = (dx_day - 365).fillna(onset_day)
+    p["progression_speed"] = ((48 - p["alsfrs_r_baseline"]) / (-dx_or_onset / DAYS_PER_MONTH)).where(dx_or_onset < 0)
+    n_after = tot[tot["day"] > 0].groupby("USUBJID")["day"].nunique()
+    ex_day = day(ex, "EXSTDTC")
+    n_inj = ex.groupby("USUBJID").size().reindex(p.index, fill_value=0)
+    boosters = (ex["EXCAT"] == "BOOSTER").groupby(ex["USUBJID"]).sum().reindex(p.index, fill_value=0)
+    p["group"] = np.where(n_inj == 1, "single-injection", np.where(boosters > 0, "multiple", "single"))
+    death = pd.concat([day(dm, "DTHDTC").set_axis(dm["USUBJID"]),
+                       day(ds[ds["DSDECOD"] == "DEATH"], "DSSTDTC").set_axis(ds.loc[ds["DSDECOD"] == "DEATH", "USUBJID"])])
+    death = death.dropna().groupby(level=0).min().reindex(p.index)
+    last = pd.concat([day(ds, "DSSTDTC").groupby(ds["USUBJID"]).max(), tot.groupby("USUBJID")["day"].max(),
+                      day(ae, "AESTDTC").groupby(ae["USUBJID"]).max(), ex_day.groupby(ex["USUBJID"]).max()], axis=1)
+    p["event"] = death.notna().astype(int)
+    p["time_days"] = death.fillna(last.reindex(p.index).max(axis=1))
+    p["eligible"] = ((p["disease_duration_months"] < 24) & (n_after.reindex(p.index, fill_value=0) >= 2)
+                     & (n_inj >= 2) & p["alsfrs_r_baseline"].notna() & (p["time_days"] >= 0)
+                     & p[["age", "sex", "onset_site"]].notna().all(axis=1))
+    return p
+
+
+def analysis_cohort(out_dir: Path) -> pd.DataFrame:
+    """The eligible patients of both sources in the columns `analytics.study` reads (time_days, event by the
+    paper's rule: PRO-ACT deaths from DEATHDATA, survivors censored at their last ALSFRS visit)."""
+    s = proact_subjects(out_dir)
+    pa = Path(out_dir) / "proact"
+    read = lambda name: pd.read_csv(pa / f"PROACT_{name}.csv", low_memory=False)  # noqa: E731
+    demo, hist, ril, alsfrs = read("DEMOGRAPHICS"), read("ALSHISTORY"), read("RILUZOLE"), read("ALSFRS")
+    c = s[s["control"]].copy()
+    c["age"] = demo["Age"].fillna(-demo["Date_of_Birth"] / 365.25).groupby(demo["subject_id"]).first()
+    c["sex"] = demo.groupby("subject_id")["Sex"].first().map({"Male": "M", "Female": "F"})
+    text = hist["Site_of_Onset"].str.replace(r"^\s*Onset:\s*", "", regex=True).str.strip().str.lower()
+    flags = np.where(hist["Site_of_Onset___Bulbar"].eq(1) & hist["Site_of_Onset___Limb"].eq(1), "limb and bulbar",
+                     np.where(hist["Site_of_Onset___Bulbar"].eq(1), "bulbar",
+                              np.where(hist["Site_of_Onset___Limb"].eq(1), "limb", None)))
+    site = text.where(text.notna(), pd.Series(flags, index=hist.index)).dropna()
+    c["onset_site"] = np.where(site.groupby(hist["subject_id"]).first().reindex(c.index) == "bulbar", "bulbar", "limb")
+    c["riluzole"] = (ril["Subject_used_Riluzole"] == "Yes").groupby(ril["subject_id"]).any().reindex(c.index).astype(int)
+    onset = hist.groupby("subject_id")["Onset_Delta"].min().reindex(c.index)
+    dx = hist.groupby("subject_id")["Diagnosis_Delta"].min().reindex(c.index)
+    onset = onset.fillna(dx - 365)
+    c["disease_duration_months"] = -onset / DAYS_PER_MONTH
+    a = alsfrs.dropna(subset=["ALSFRS_Delta"])
+    c["alsfrs_r_baseline"] = a.loc[a.groupby("subject_id")["ALSFRS_Delta"].idxmin()].set_index("subject_id")[
+        "ALSFRS_R_Total"].reindex(c.index)
+    dx_or_onset = (dx - 365).fillna(onset)
+    c["progression_speed"] = ((48 - c["alsfrs_r_baseline"]) / (-dx_or_onset / DAYS_PER_MONTH)).where(dx_or_onset < 0)
+    c["event"] = c["death_day"].notna().astype(int)
+    c["time_days"] = c["followup"]
+    c["group"], c["treated"], c["source"] = "control", 0, "PRO-ACT"
+    t = pms_patients(out_dir)
+    t = t[t["eligible"] & t["group"].isin(["single", "multiple"])].assign(treated=1, source="PMS")
+    columns = ["source", "treated", "group", "time_days", "event", "age", "sex", "onset_site", "alsfrs_r_baseline",
+               "riluzole", "disease_duration_months", "progression_speed"]
+    cohort = pd.concat([c[columns], t[columns]])
+    return cohort.rename_axis("subject_id").reset_index().assign(subject_id=lambda d: d["subject_id"].astype(str))
+
+
+@dataclass
+class OutcomeFigure:
+    """A figure of the matched analysis beside the paper's. It is judged within `low`-`high`: the paper's 95 % CI
+    or a stated tolerance around `target`, the value that wins - the paper's, or where the real download's figures
+    and the paper's cannot both hold, the one `wins` names (`note` says by how much they differ)."""
+
+    name: str
+    paper: float
+    generated: float | None
+    target: float
+    low: float
+    high: float
+    wins: str = "paper"
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.generated is not None and np.isfinite(self.generated) and self.low <= self.generated <= self.high
+
+
+def matched_outcome(out_dir: Path | None = None, results: Path | None = None, scale: float = 1.0) -> list[OutcomeFigure]:
+    """The matched analysis's figures beside the paper's Results: from a `results.json` the pipeline wrote
+    (`results`), or computed here from the generated files (`analysis_cohort`, then the study's own
+    `run_matched_analysis`, as the pipeline runs it). A model that cannot be estimated gives no figure (not ok)."""
+    import json
+
+    if results is not None:
+        r = json.loads(Path(results).read_text())
+    else:
+        from analytics.study import run_matched_analysis
+
+        try:
+            r = run_matched_analysis(analysis_cohort(out_dir)).to_json_dict()
+        except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+            r = {"error": str(exc)}
+    return outcome_figures(r, scale)
+
+
+def outcome_figures(r: dict, scale: float = 1.0) -> list[OutcomeFigure]:
+    """`matched_outcome` from a results.json dictionary. Ranges are for scale 1 (the paper's 157 pairs) and widen
+    as 1/sqrt(scale) below it."""
+    km = r.get("km", {})
+    get = lambda *keys: _dig(r, keys)  # noqa: E731
+    widen = 1 / np.sqrt(min(scale, 1.0))
+    n_t, n_c = get("km", "treated", "n"), get("km", "control", "n")
+    pct = lambda events, n: None if events is None or not n else 100 * events / n  # noqa: E731
+
+    def share(name, paper_pct, generated, n, target_pct, wins="paper", note=""):
+        sd = 100 * np.sqrt(target_pct / 100 * (1 - target_pct / 100) / max(n or cal.PAPER_MATCHED_PAIRS * scale, 1))
+        return OutcomeFigure(name, paper_pct, generated, target_pct, target_pct - 2 * sd, target_pct + 2 * sd, wins, note)
+
+    def ci(name, paper, generated, low, high, log=False):
+        f = (np.log, np.exp) if log else (lambda x: x, lambda x: x)
+        lo, hi = (f[1](f[0](paper) - (f[0](paper) - f[0](low)) * widen), f[1](f[0](paper) + (f[0](high) - f[0](paper)) * widen))
+        return OutcomeFigure(name, paper, generated, paper, lo, hi, "paper", "the paper's 95 % CI")
+
+    def rel(name, paper, generated, tol, note=""):
+        return OutcomeFigure(name, paper, generated, paper, paper * (1 - tol * widen), paper * (1 + tol * widen), "paper", note)
+
+    pairs = len(get("matching", "pairs") or []) or None
+    tau = get("rmst", "tau")
+    control_pct = 100 * (cal.PROACT_CONTROL_DEATHS_WITHIN + cal.PROACT_CONTROL_DEATHS_LATER) / cal.PROACT_ELIGIBLE_CONTROLS
+    paper_control_pct = 100 * cal.PAPER_DEATHS_CONTROL / cal.PAPER_MATCHED_PAIRS
+    figs = [
+        rel("matched pairs", cal.PAPER_MATCHED_PAIRS * scale, pairs, 0.15,
+            "the pipeline matches every eligible treated patient; the paper matched 157 of its 170"),
+        share("deaths, treated (% of matched)", 100 * cal.PAPER_DEATHS_TREATED / cal.PAPER_MATCHED_PAIRS,
+              pct(get("km", "treated", "events"), n_t), n_t, 100 * cal.PAPER_DEATHS_TREATED / cal.PAPER_MATCHED_PAIRS),
+        share("deaths, control (% of matched)", paper_control_pct, pct(get("km", "control", "events"), n_c), n_c,
+              control_pct, wins="real download",
+              note=f"the real download's share for all eligible controls ({control_pct:.1f} %) wins; the paper's "
+                   f"{paper_control_pct:.1f} % is {paper_control_pct - control_pct:.1f} points (x"
+                   f"{paper_control_pct / control_pct:.2f}) above it, which matching on the paper's covariates "
+                   "does not produce"),
+        ci("control median survival (days)", cal.PAPER_CONTROL_MEDIAN_DAYS, get("km", "control", "median"),
+           *cal.PAPER_CONTROL_MEDIAN_CI_DAYS),
+        rel(f"RMST treated (days, tau {tau:.0f})" if tau else "RMST treated (days)", cal.PAPER_RMST_TREATED_DAYS,
+            get("rmst", "treated", "estimate"), cal.RMST_REL_TOL,
+            "tau not published; here the shorter arm's last follow-up (one control's death day)"),
+        rel(f"RMST control (days, tau {tau:.0f})" if tau else "RMST control (days)", cal.PAPER_RMST_CONTROL_DAYS,
+            get("rmst", "control", "estimate"), cal.RMST_REL_TOL,
+            "follows the control deaths (real download wins: fewer, so a higher RMST than the paper's)"),
+        ci("Cox HR single-cycle vs control", cal.PAPER_HR_SINGLE, get("cox", "terms", "group_single", "hr"),
+           *cal.PAPER_HR_SINGLE_CI, log=True),
+        ci("Cox HR multiple vs control", cal.PAPER_HR_MULTIPLE, get("cox", "terms", "group_multiple", "hr"),
+           *cal.PAPER_HR_MULTIPLE_CI, log=True),
+    ]
+    if "error" in r or not km:
+        for f in figs:
+            f.note = f"not estimable: {r.get('error', 'no matched analysis')}"
+    return figs
+
+
+def _dig(d, keys):
+    for k in keys:
+        if not isinstance(d, dict) or d.get(k) is None:
+            return None
+        d = d[k]
+    return d
+
+
+def outcome_table(figs: list[OutcomeFigure]) -> str:
+    """`matched_outcome` as a table (figure | paper | judged against | generated | range | ok), notes below it."""
+    def fmt(x):
+        if x is None or not np.isfinite(x):
+            return "-"
+        return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}" if abs(x) < 100 else f"{x:,.0f}"
+
+    lines = ["| figure | paper | judged against | generated | range | ok |", "|---|---|---|---|---|---|"]
+    notes: list[str] = []
+    for f in figs:
+        mark = ""
+        if f.note:
+            if f.note not in notes:
+                notes.append(f.note)
+            mark = f" [{notes.index(f.note) + 1}]"
+        against = f"{fmt(f.target)} ({f.wins})"
+        lines.append(f"| {f.name}{mark} | {fmt(f.paper)} | {against} | {fmt(f.generated)} | {fmt(f.low)}-{fmt(f.high)} "
+                     f"| {'yes' if f.ok else 'NO'} |")
+    lines += [""] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
     return "\n".join(lines)

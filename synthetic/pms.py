@@ -38,10 +38,15 @@ def simulate_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
     # Symptom duration at first injection: ~75 % under two years (eligibility of the paper).
     onset_to_first = lognormal_from_median_mean(rng, 16.0, 19.3, n) * DAYS_PER_MONTH
     onset_to_dx = np.minimum(lognormal_from_median_mean(rng, 9.0, 11.2, n) * DAYS_PER_MONTH, onset_to_first - 20)
+    # The injections each patient is planned to receive; boosters happen only while the patient is alive and
+    # followed (`injections`), so a planned booster patient who dies or leaves first is a single-cycle patient in
+    # the data - the immortal time of the paper's multiple-injection group.
+    pattern = rng.choice(list(cal.PLANNED_INJECTION_PATTERN), n,
+                         p=np.array(list(cal.PLANNED_INJECTION_PATTERN.values())) / sum(cal.PLANNED_INJECTION_PATTERN.values()))
     slope = lognormal_from_median_mean(rng, cal.SLOPE_MEDIAN, cal.SLOPE_MEAN, n) * cal.TREATED_SLOPE_FACTOR
+    # Booster patients were the better-preserved, slower ones (paper: baseline ~4 points higher, slower progression).
+    slope = np.where(pattern == "multiple", slope * cal.MULTIPLE_SLOPE_FACTOR, slope)
     baseline = np.clip(48 - 0.55 * slope * onset_to_first / DAYS_PER_MONTH + rng.normal(0.5, 4.0, n), 14, 48)
-    pattern = rng.choice(list(cal.INJECTION_PATTERN), n, p=np.array(list(cal.INJECTION_PATTERN.values())) / 157)
-    # Multiple-injection patients were the better-preserved ones (paper: baseline ~4 points higher).
     baseline = np.where(pattern == "multiple", np.minimum(baseline + 4, 48), baseline)
     first = START + rng.integers(0, int((np.datetime64("2021-09-30") - START).astype(int)), n).astype("timedelta64[D]")
     death = death_days(rng, linear_predictor(slope, age, bulbar, riluzole, 1))
@@ -77,19 +82,22 @@ def _iso(d: np.ndarray, site: np.ndarray | None = None) -> np.ndarray:
 
 
 def injections(rng, p: pd.DataFrame) -> pd.DataFrame:
+    """Cycle 1 (two injections 26-30 days apart) and, for planned booster patients, 1-8 boosters 90-200 days
+    apart - each only while the patient is alive and followed (an injection is never recorded after death)."""
     rows = []
     for r in p.itertuples():  # a few hundred patients: clarity over vectorisation here
-        days = [0] if r.pattern == "single-injection" else [0, int(rng.integers(26, 31))]
-        cats = ["CYCLE 1"] * len(days)
-        if r.pattern == "multiple":
-            for _ in range(int(rng.integers(1, 9))):
+        days, cats = [0], ["CYCLE 1"]
+        second = int(rng.integers(26, 31))
+        if r.pattern != "single-injection" and second < r.end_day:
+            days.append(second)
+            cats.append("CYCLE 1")
+        boosters = int(rng.integers(1, 9))
+        if r.pattern == "multiple" and len(days) == 2:
+            for _ in range(boosters):
                 nxt = days[-1] + int(rng.integers(90, 200))
                 if nxt >= r.end_day:
                     break
                 days.append(nxt)
-                cats.append("BOOSTER")
-            if len(days) == 2:  # a booster is what makes a patient "multiple"
-                days.append(days[-1] + 90)
                 cats.append("BOOSTER")
         rows += [(r.Index, d, c) for d, c in zip(days, cats, strict=True)]
     return pd.DataFrame(rows, columns=["patient", "day", "excat"])

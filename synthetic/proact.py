@@ -43,7 +43,7 @@ def trial_design(rng: np.random.Generator) -> pd.DataFrame:
     # trials by instrument: 6 original ALSFRS, 14 ALSFRS-R, 3 both (placebo subjects mostly in ALSFRS-R trials)
     instrument = np.array(["ALSFRS"] * 6 + ["ALSFRS-R"] * 14 + ["both"] * 3)
     rng.shuffle(instrument)
-    return pd.DataFrame({
+    design = pd.DataFrame({
         "trial": np.arange(n),
         "weight": rng.dirichlet(np.full(n, 3.0)),
         "length": rng.permutation(TRIAL_LENGTHS),
@@ -53,6 +53,16 @@ def trial_design(rng: np.random.Generator) -> pd.DataFrame:
         "outcome_style": rng.integers(0, len(OUTCOME_STYLES), n),
         "death_tracking": rng.uniform(0.1, 0.7, n),  # share of subjects whose deaths are followed after trial end
     })
+    # Which trials hold the placebo subjects differs from seed to seed; scale the trials' shares so that, over the
+    # placebo subjects of the revised-scale trials (where the eligible controls come from), the share whose deaths
+    # are followed after the trial is PLACEBO_DEATH_TRACKING at any seed (the later deaths of the eligible
+    # controls then vary by sampling, not by the trial draw).
+    p = np.diff(_trial_cdf(design)[0], prepend=0.0) * (design["instrument"].to_numpy() != "ALSFRS")
+    tracking = design["death_tracking"].to_numpy()
+    for _ in range(20):
+        tracking = np.clip(tracking * PLACEBO_DEATH_TRACKING / (p @ tracking / p.sum()), 0.0, 1.0)
+    design["death_tracking"] = tracking
+    return design
 
 
 def _fmt(values, missing=None) -> np.ndarray:
@@ -93,7 +103,8 @@ VERY_LONG_SHARE = (0.15, 0.05, 0.05)
 # DEATHDATA: P(listed) for subjects who died up to 30 days after the end of the trial (or their last visit)
 # and for those whose death the trial followed up later, by group; subjects alive (or dying unrecorded) are
 # listed `No` with the probability that makes the file's subject count.
-DEATH_LISTED = ((0.56, 0.35), (0.6, 0.6), (0.15, 0.15))
+DEATH_LISTED = ((0.61, 0.35), (0.6, 0.6), (0.15, 0.15))
+PLACEBO_DEATH_TRACKING = 0.42
 
 
 def _shares() -> dict[str, np.ndarray]:

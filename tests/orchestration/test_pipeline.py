@@ -178,6 +178,21 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
         assert (tmp_path / "out" / figure).read_bytes() == (assets / figure).read_bytes(), figure
 
 
+def test_the_generator_measures_the_matched_outcome_the_pipeline_reports(pipeline_run, pipeline_data):
+    """`als-eca calibration` computes the matched outcome from the files (synthetic.measure.analysis_cohort, an
+    independent pandas reading of the paper's rules, then the study's analysis): the figures of the pipeline's
+    results.json."""
+    from synthetic.measure import matched_outcome
+
+    computed = matched_outcome(pipeline_data, scale=PIPELINE_SCALE)
+    reported = matched_outcome(results=pipeline_run.warehouse.parent / "analysis" / "results.json",
+                               scale=PIPELINE_SCALE)
+    assert [f.name for f in computed] == [f.name for f in reported]
+    for a, b in zip(computed, reported, strict=True):
+        assert (a.generated is None and b.generated is None) or a.generated == pytest.approx(b.generated), a.name
+    assert sum(f.generated is not None for f in computed) >= 6
+
+
 def test_the_sensor_takes_an_up_to_date_warehouse_as_its_baseline(pipeline_run, pipeline_data):
     # (before the next test, which touches a source file)
     import dagster as dg

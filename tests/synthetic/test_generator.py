@@ -14,7 +14,9 @@ from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS
 from synthetic.measure import (
     cross_file_figures,
     files_table,
+    matched_outcome,
     measure,
+    outcome_table,
     proact_subjects,
     subjects_across_files,
     table,
@@ -158,6 +160,17 @@ def test_default_scale_calibration_and_rare_quirks(tmp_path):
     files, cross = subjects_across_files(out), cross_file_figures(out)
     print("\n" + files_table(files) + "\n\n" + table(cross, reference="real download"))
     assert all(f.ok for f in files + cross), [f for f in files + cross if not f.ok]
+    # The matched analysis under the paper's rules beside the paper's Results (the control deaths beside the real
+    # download's share, which wins where the two cannot both hold).
+    outcome = matched_outcome(out)
+    print("\n" + outcome_table(outcome))
+    assert all(f.ok for f in outcome), [f for f in outcome if not f.ok]
+    # No injection is recorded after a patient's death (boosters happen only while the patient is alive).
+    dm = pd.read_csv(latest / "dm.csv", dtype=str, keep_default_na=False).set_index("USUBJID")
+    ex = pd.read_csv(latest / "ex.csv", dtype=str, keep_default_na=False)
+    death = pd.to_datetime(ex["USUBJID"].map(dm["DTHDTC"]).str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
+    given = pd.to_datetime(ex["EXSTDTC"].str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True))
+    assert death.notna().any() and not (given > death).any()
 
 
 def test_same_seed_gives_identical_files(tmp_path):
