@@ -360,7 +360,9 @@ class OutcomeFigure:
 def matched_outcome(out_dir: Path | None = None, results: Path | None = None, scale: float = 1.0) -> list[OutcomeFigure]:
     """The matched analysis's figures beside the paper's Results: from a `results.json` the pipeline wrote
     (`results`), or computed here from the generated files (`analysis_cohort`, then the study's own
-    `run_matched_analysis`, as the pipeline runs it). A model that cannot be estimated gives no figure (not ok)."""
+    `run_matched_analysis`, as the pipeline runs it; the RMST at survRM2's default tau, as the paper's). A model
+    that cannot be estimated gives no figure (not ok). A pipeline's `results.json` holds the RMST at the pipeline's
+    own horizon rule, which is shorter than the paper's tau: its RMST is then judged at that tau."""
     import json
 
     if results is not None:
@@ -369,7 +371,15 @@ def matched_outcome(out_dir: Path | None = None, results: Path | None = None, sc
         from analytics.study import run_matched_analysis
 
         try:
-            r = run_matched_analysis(analysis_cohort(out_dir)).to_json_dict()
+            result = run_matched_analysis(analysis_cohort(out_dir))
+            r = result.to_json_dict()
+            # The paper's tau is not published: judge its RMST at survRM2's default (the shorter arm's last
+            # follow-up), not at the pipeline's stated horizon (the last time with 10 at risk in both arms).
+            arm = result.matched["treated"].to_numpy(int)
+            t = result.matched["time_days"].to_numpy(float)
+            tau = float(min(t[arm == 1].max(), t[arm == 0].max()))
+            r["rmst"] = {"tau": tau, **{a: dict(zip(("estimate", "se"), result.km[a].rmst(tau), strict=True))
+                                        for a in ("treated", "control")}}
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
             r = {"error": str(exc)}
     return outcome_figures(r, scale)
