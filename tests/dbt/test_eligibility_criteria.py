@@ -130,15 +130,23 @@ def _break_pms(con, case: str, p: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cohorts(medium_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("criteria")
+def loaded(medium_data, tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """The medium sample's raw tables (a DuckDB file the cases copy and break) and its cohort as built."""
+    folder = tmp_path_factory.mktemp("loaded")
     raw = folder / "loaded.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
         with duckdb.connect(str(raw)) as con:
             load_all(con, medium_data / "proact", medium_data / "pms")
         (folder / "before").mkdir()
-        before = _cohort(_build_cohort(raw, folder / "before", mp))
+        return raw, _cohort(_build_cohort(raw, folder / "before", mp))
+
+
+@pytest.fixture(scope="module")
+def cohorts(loaded, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("criteria")
+    raw, before = loaded
+    with pytest.MonkeyPatch.context() as mp:
         eligible = {src: sorted(k for k, r in before.items() if r["eligible"] and r["source"] == src)
                     for src in ("PRO-ACT", "PMS")}
         assert len(eligible["PRO-ACT"]) >= len(PRO_ACT_CASES) and len(eligible["PMS"]) >= len(PMS_CASES)
@@ -225,15 +233,12 @@ ALIGNED_CASES = ["one ALSFRS-R assessment after day 0", "death before the landma
 
 
 @pytest.fixture(scope="module")
-def aligned(medium_data, tmp_path_factory):
+def aligned(loaded, tmp_path_factory):
     folder = tmp_path_factory.mktemp("aligned")
-    raw = folder / "loaded.duckdb"
+    raw = folder / "broken.duckdb"
+    shutil.copy(loaded[0], raw)
+    before = loaded[1]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
-        with duckdb.connect(str(raw)) as con:
-            load_all(con, medium_data / "proact", medium_data / "pms")
-        (folder / "before").mkdir()
-        before = _cohort(_build_cohort(raw, folder / "before", mp))
         candidates = sorted(k for k, r in before.items() if r["aligned_eligible"] and r["source"] == "PRO-ACT"
                             and r["event"] == 0 and r["landmark_day"] < r["time_days"] - 31)
         chosen = dict(zip(ALIGNED_CASES, candidates, strict=False))
