@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 
 from als_eca.study.html import Image, Section, write_report
-from als_eca.study.steps import diagnostics_table
 from als_eca.study.store import StepOutput
 from analytics.progression import DAYS_PER_MONTH
 
@@ -22,7 +21,7 @@ def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
         if not pd.api.types.is_float_dtype(out[c]):
             continue
         if c == "p" or c.endswith("_p") or c.startswith("p_"):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else ("< 0.001" if v < 0.001 else f"{v:.3f}"))
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else _p(v))
         else:
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}".rstrip("0").rstrip("."))
     return out
@@ -105,10 +104,10 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "one progression-speed definition (docs/study_design.md).",
             _summary(numbers("aligned_analysis")),
             "Design diagnostics (threshold and verdict; a FAIL is a warning about the design, shown, never hidden):",
-            _display(frame("aligned_analysis", "diagnostics")),
+            _display(frame("aligned_analysis", "aligned_diagnostics")),
             "Cohort flow under the aligned rules:",
-            frame("aligned_analysis", "cohort_flow"),
-            Image("Kaplan-Meier curves from the landmark, aligned matched set", png("aligned_analysis", "km")),
+            frame("aligned_analysis", "aligned_cohort_flow"),
+            Image("Kaplan-Meier curves from the landmark, aligned matched set", png("aligned_analysis", "aligned_km")),
         ]),
         Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
             f"Eligible: {flow['eligible'].get('PMS', 0)} BM-MSC (PMS) patients and "
@@ -162,7 +161,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
                  ("matched_cohort",), lambda: [
             _summary(results),
             "The same diagnostics as the aligned analysis, on the paper's rules:",
-            _display(diagnostics_table(results)),
+            _display(frame("matched_cohort", "diagnostics")),
         ]),
         _section(outputs, "Initial progression speed, ALSFRS-R change and Korean subgroup", "analysis/progression",
                  ("progression",), lambda: [

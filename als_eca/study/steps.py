@@ -20,7 +20,6 @@ from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
 from analytics.balance import table_one
-from analytics.cox import cox_zph
 from analytics.falsification import run_falsifications
 from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
@@ -109,6 +108,7 @@ def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: fl
         "matched_scores": pd.DataFrame({"subject_id": result.scores.index, "ps": result.scores.to_numpy(),
                                         "matched": result.scores.index.isin(result.matched["subject_id"])}),
         "matched_cohort": matched.reset_index(drop=True),
+        "diagnostics": diagnostics_table(results),
     }
     return StepOutput(results, tables, documents={"results": results}, objects={"study_result": result})
 
@@ -129,17 +129,20 @@ def diagnostics_table(results: dict) -> pd.DataFrame:
 def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
     """One named analysis (analytics.study.ANALYSES) end to end on every patient's row: its own cohort flow, the
     matched analysis with its estimands and diagnostics (`<analysis>.json` has the results.json shape, plus the
-    cohort flow), the diagnostics as a table and its KM figure."""
+    cohort flow), the diagnostics as a table and its KM figure - each part named `<analysis>_<part>`, apart from
+    the replication's own parts."""
     own = analysis_cohort(cohort, analysis)
     own = own.assign(eligible=own["eligible"].astype(bool))
     flow = cohort_flow(own)
     matched = matched_analysis(own[own["eligible"]])
     result = matched.objects["study_result"]
     numbers = {"analysis": analysis, "cohort_flow": flow.numbers, **matched.numbers}
-    tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": diagnostics_table(numbers),
+    tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": matched.tables["diagnostics"],
               "matched_pairs": matched.tables["matched_pairs"]}
     title = f"Overall survival, {analysis} matched set" + (" (days from the landmark)" if analysis == "aligned" else "")
-    return StepOutput(numbers, tables, {"km": study_figures.km_matched(result, title=title)})
+    figures = {"km": study_figures.km_matched(result, title=title)}
+    return StepOutput(numbers, {f"{analysis}_{k}": v for k, v in tables.items()},
+                      {f"{analysis}_{k}": v for k, v in figures.items()})
 
 
 def falsification(cohort: pd.DataFrame) -> StepOutput:
@@ -229,8 +232,7 @@ def cox(result: StudyResult) -> StepOutput:
     terms = [t for t in result.cox_terms if t in result.cox.summary(robust=False).index]
     model = result.cox.summary(robust=False).loc[terms].reset_index(names="term")
     robust = result.cox_robust.summary(robust=True).loc[terms].reset_index(names="term")
-    group_terms = [t for t in ("group_single", "group_multiple") if t in terms]
-    zph = cox_zph(result.cox, terms={"group": group_terms, **{t: [t] for t in terms if t not in group_terms}})
+    zph = result.ph_test
     figures = {"cox_forest": study_figures.cox_forest(result)}
     numbers = {"hr": dict(zip(model["term"], model["hr"], strict=True)),
                "p": dict(zip(model["term"], model["p"], strict=True)),

@@ -50,10 +50,24 @@ class AnalysisStore:
     def save_step(self, name: str, out: StepOutput) -> None:
         """Keep step `name`'s output: its numbers as `<name>.json`, its parts (`save_parts`), and last the names of
         its parts as `<name>.files.json`: what `load_step` reads back (a file an earlier run left is not part of
-        this output)."""
+        this output). Parts share one folder under their own names, so a part another step already owns is
+        refused (ValueError naming both) rather than overwritten under that step's feet."""
+        self._refuse_taken_names(name, out)
         self.save_json(name, out.numbers)
         self.save_parts(out)
         self.save_json(f"{name}.files", {part: list(getattr(out, part)) for part in _PARTS})
+
+    def _refuse_taken_names(self, name: str, out: StepOutput) -> None:
+        mine = {(part, item) for part in _PARTS for item in getattr(out, part)} | {("documents", name)}
+        for listing in self.directory.glob("*.files.json"):
+            other = listing.name.removesuffix(".files.json")
+            if other == name:
+                continue
+            files = json.loads(listing.read_text())
+            theirs = {(part, item) for part in _PARTS for item in files.get(part, [])} | {("documents", other)}
+            if taken := sorted(item for _, item in mine & theirs):
+                raise ValueError(f"step {name!r} would overwrite {', '.join(taken)} of step {other!r} (if {other!r} "
+                                 f"is a step of an earlier version of the pipeline, delete {listing})")
 
     def save_parts(self, out: StepOutput) -> None:
         """Every table, figure, document and object of `out`, each under its own name."""

@@ -83,6 +83,22 @@ def test_a_cohort_that_cannot_support_an_estimate_gives_a_reason_not_an_error():
         guarded(lambda: {}["missing"])
 
 
+def test_a_part_another_step_owns_is_refused_not_overwritten(io_manager, tmp_path):
+    """The parts share one folder under their own names: the aligned analysis once overwrote the cohort flow's
+    table and the report showed the wrong Figure 1."""
+    flow = pd.DataFrame({"step": ["eligible"], "patients": [1200]})
+    _save_and_load(io_manager, "cohort_flow", StepOutput({"n": 1}, {"cohort_flow": flow}))
+    clash = StepOutput({"n": 2}, {"cohort_flow": flow.assign(patients=1073)})
+    with pytest.raises(ValueError, match="would overwrite cohort_flow of step 'cohort_flow'"):
+        _save_and_load(io_manager, "aligned_analysis", clash)
+    with pytest.raises(ValueError, match="would overwrite"):  # a document named like another step's numbers
+        _save_and_load(io_manager, "falsification", StepOutput({}, documents={"cohort_flow": {"n": 9}}))
+    # (the same name in another kind of part is another file: cohort_flow.png beside cohort_flow.parquet)
+    _save_and_load(io_manager, "aligned_analysis", StepOutput({}, figures={"cohort_flow": b"png"}))
+    assert _save_and_load(io_manager, "cohort_flow", StepOutput({"n": 3}, {"cohort_flow": flow})).numbers == {"n": 3}
+    assert pd.read_parquet(tmp_path / "analysis" / "cohort_flow.parquet")["patients"].tolist() == [1200]
+
+
 def test_analysis_assets_receive_upstream_analysis_results_as_inputs_through_the_io_manager():
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER

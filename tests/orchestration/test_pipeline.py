@@ -60,6 +60,21 @@ def test_the_whole_graph_succeeds_with_every_check_green(pipeline_run):
     assert "raw/pms_delivery_comparison" in pipeline_run.materialised
 
 
+def test_each_cohort_flow_counts_its_own_analysis(pipeline_run):
+    """Figure 1 counts the paper's cohort and the aligned flow the aligned one (their tables once shared a file
+    name, and the report showed the aligned flow as Figure 1)."""
+    import pandas as pd
+
+    store = pipeline_run.warehouse.parent / "analysis"
+    with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
+        expected = dict(con.execute("SELECT 'replication', count(*) FILTER (WHERE eligible) FROM "
+                                    "marts.mart_survival_cohort UNION ALL SELECT 'aligned', count(*) FILTER "
+                                    "(WHERE aligned_eligible) FROM marts.mart_survival_cohort").fetchall())
+    for analysis, table in (("replication", "cohort_flow"), ("aligned", "aligned_cohort_flow")):
+        flow = pd.read_parquet(store / f"{table}.parquet")
+        assert flow.loc[flow["step"] == "eligible", "patients"].sum() == expected[analysis], analysis
+
+
 def test_every_file_is_reconciled(pipeline_run):
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
         rows = con.execute("SELECT source_table, rows_read, rows_loaded, rows_quarantined FROM raw.load_audit").fetchall()
