@@ -90,6 +90,17 @@ def _eligible(cohort_flow: StepOutput) -> pd.DataFrame:
     return cohort[cohort["eligible"]]
 
 
+def _nothing_to_check(note: str = "not estimable: see the estimable check") -> dg.AssetCheckResult:
+    """A WARN check on a step that made no estimate: passed, saying why (its `estimable` check warns instead)."""
+    return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": note})
+
+
+def _on_matched_set(step: str, matched_cohort: StepOutput, *args) -> StepOutput:
+    """Study step `step` on the matched analysis (and `args`), or why not when the matching was not estimable."""
+    return _steps().guarded(lambda: getattr(_steps(), step)(matched_cohort.objects["study_result"], *args),
+                            needs={"matched_cohort": matched_cohort})
+
+
 def _estimable_check(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=_key(name), name="estimable",
                     description="The step could make its estimate on this cohort (else the reason is recorded: too "
@@ -146,8 +157,7 @@ def falsification(cohort_flow: StepOutput) -> dg.Output:
                             "design (or of the data) that the treatment comparison shares.")
 def null_recovered(falsification: StepOutput) -> dg.AssetCheckResult:
     if falsification.not_estimable:
-        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"note": "not estimable: see the estimable check"})
+        return _nothing_to_check()
     table = falsification.tables["falsification"]
     missed = table[table["covers_null"] == False]  # noqa: E712 (None: not estimable, not a miss)
     return dg.AssetCheckResult(passed=missed.empty, severity=dg.AssetCheckSeverity.WARN,
@@ -194,9 +204,7 @@ def matched_on_the_published_scores(matched_cohort: StepOutput,
           description="Balance: SMDs before/after (MatchIt's definition), Table 1 with t and chi-square tests, "
                       "love plot and propensity-score overlap.")
 def balance(matched_cohort: StepOutput, cohort_flow: StepOutput) -> dg.Output:
-    out = _steps().guarded(
-        lambda: _steps().balance(matched_cohort.objects["study_result"], cohort_flow.tables["cohort"]),
-        needs={"matched_cohort": matched_cohort})
+    out = _on_matched_set("balance", matched_cohort, cohort_flow.tables["cohort"])
     return _output(out, lambda numbers: {"max_abs_smd_after": numbers["max_abs_smd_after"]})
 
 
@@ -204,8 +212,7 @@ def balance(matched_cohort: StepOutput, cohort_flow: StepOutput) -> dg.Output:
                 "mean difference is below 0.1 (the paper's balance criterion).")
 def smd_below_0_1(balance: StepOutput) -> dg.AssetCheckResult:
     if balance.not_estimable:
-        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"note": "no matched set: see the estimable check"})
+        return _nothing_to_check("no matched set: see the estimable check")
     smd = balance.tables["smd"]
     bad = smd[smd["smd_after"].abs() >= 0.1]
     return dg.AssetCheckResult(passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
@@ -216,8 +223,7 @@ def smd_below_0_1(balance: StepOutput) -> dg.AssetCheckResult:
           description="Kaplan-Meier (log CI) by arm and injection group, medians, 1-3 year survival, log-rank, "
                       "RMST at tau.")
 def survival(matched_cohort: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().survival(matched_cohort.objects["study_result"]),
-                           needs={"matched_cohort": matched_cohort})
+    out = _on_matched_set("survival", matched_cohort)
     return _output(out, lambda numbers: {"logrank_p": numbers["logrank"]["p"],
                                          "rmst_difference_days": numbers["rmst_difference_days"]})
 
@@ -226,8 +232,7 @@ def survival(matched_cohort: StepOutput) -> dg.Output:
           description="Cox PH (Efron): injection group vs control, sex, onset site, riluzole, ALSFRS-R >= 31, "
                       "age >= 54; model-based and pair-clustered SE; Schoenfeld-residual PH test; forest plot.")
 def cox_model(matched_cohort: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().cox(matched_cohort.objects["study_result"]),
-                           needs={"matched_cohort": matched_cohort})
+    out = _on_matched_set("cox", matched_cohort)
     return _output(out, lambda numbers: {"estimable": numbers["estimable"], "ph_global_p": numbers["ph_global_p"],
                                          "hr_single": numbers["hr"].get("group_single")})
 
@@ -237,8 +242,7 @@ def cox_model(matched_cohort: StepOutput) -> dg.Output:
 def progression(warehouse: WarehouseResource, matched_cohort: StepOutput) -> dg.Output:
     visits = _read(warehouse, "SELECT subject_id, visit_day, alsfrs_r_total FROM marts.fct_visit "
                               "WHERE instrument = 'ALSFRS-R' AND alsfrs_r_total IS NOT NULL")
-    out = _steps().guarded(lambda: _steps().progression(matched_cohort.objects["study_result"], visits),
-                           needs={"matched_cohort": matched_cohort})
+    out = _on_matched_set("progression", matched_cohort, visits)
     return _output(out, lambda numbers: {"speed_p": numbers["speed_p"]})
 
 
@@ -261,8 +265,8 @@ def safety_tables(warehouse: WarehouseResource) -> dg.Output:
     return _output(out, lambda numbers: {"n_safety": n_safety})
 
 
-STUDY_STEPS = ("cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance", "survival",
-               "cox_model", "progression", "sensitivity", "safety_tables")
+STUDY_STEPS = ("cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance",
+               "survival", "cox_model", "progression", "sensitivity", "safety_tables")
 
 
 @dg.asset(key=_key("study_report"), ins=_ins(*STUDY_STEPS), group_name="analysis", kinds={"html"},
@@ -275,25 +279,27 @@ def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.Mate
                                           "size_kib": round(path.stat().st_size / 1024, 1)})
 
 
-analysis_assets = [cohort_flow, aligned_analysis, falsification, propensity_scores, matched_cohort, balance, survival, cox_model,
-                   progression, sensitivity, safety_tables, study_report]
+analysis_assets = [cohort_flow, aligned_analysis, falsification, propensity_scores, matched_cohort, balance, survival,
+                   cox_model, progression, sensitivity, safety_tables, study_report]
 ESTIMATED_STEPS = tuple(s for s in STUDY_STEPS if s != "cohort_flow")  # (the flow counts; it estimates nothing)
-def _design_check(name: str) -> dg.AssetChecksDefinition:
+
+
+def _design_check(name: str, table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=_key(name), name="design_diagnostics_pass",
                     description="Every design diagnostic of the matched analysis passes its threshold (balance, "
                                 "equipoise, power, follow-up parity, RMST horizon, short matched sets, "
                                 "generalisability, proportional hazards); a failure is a warning with its finding.")
     def _check(step_output: StepOutput) -> dg.AssetCheckResult:
         if step_output.not_estimable:
-            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                       metadata={"note": "no matched analysis: see the estimable check"})
-        table = _steps().diagnostics_table(step_output.numbers)
-        failed = table[table["verdict"] == "FAIL"]
+            return _nothing_to_check()
+        diagnostics = step_output.tables[table]
+        failed = diagnostics[diagnostics["verdict"] == "FAIL"]
         return dg.AssetCheckResult(passed=failed.empty, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"diagnostics": _md_table(table), "failed": len(failed)})
+                                   metadata={"diagnostics": _md_table(diagnostics), "failed": len(failed)})
 
     return _check
 
 
-analysis_checks = [smd_below_0_1, matched_on_the_published_scores, null_recovered, *(_estimable_check(n) for n in ESTIMATED_STEPS),
-                   *(_design_check(n) for n in ("matched_cohort", "aligned_analysis"))]
+analysis_checks = [smd_below_0_1, matched_on_the_published_scores, null_recovered,
+                   *(_estimable_check(n) for n in ESTIMATED_STEPS),
+                   _design_check("matched_cohort", "diagnostics"), _design_check("aligned_analysis", "aligned_diagnostics")]
