@@ -8,6 +8,7 @@ controls. Times are days.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -35,11 +36,10 @@ from analytics.progression import iqr_mask
 from analytics.propensity import LogisticFit, design_covariates, propensity_score
 from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
-#: The analysis input contract: the columns of ``mart_survival_cohort`` the study reads, in the order the analysis
-#: assets select them (tests/dbt checks each against the dbt model's documented columns).
-COHORT_COLUMNS: tuple[str, ...] = (
+#: The analysis input contract, the columns of ``mart_survival_cohort`` the study reads (tests/dbt checks each
+#: against the dbt model's documented columns): required by every analysis ...
+REQUIRED_COLUMNS: tuple[str, ...] = (
     "subject_id",
-    "source",
     "treated",
     "group",
     "time_days",
@@ -50,31 +50,17 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "alsfrs_r_baseline",
     "riluzole",
     "disease_duration_months",
-    "progression_speed",
-    "korean",
-    "eligible",
-    "tpv_time_days",
-    "tpv_event",
-    "time_days_within_followup",
-    "event_within_followup",
-    "exclusion_reason",
-    "aligned_eligible",
-    "aligned_exclusion_reason",
-    "landmark_day",
-    "aligned_time_days",
-    "aligned_event",
-    "aligned_progression_speed",
-    "active_arm_eligible",
 )
-#: Read only where present: the cohort flow (source, eligible, exclusion_reason), the sensitivity analyses
-#: (progression_speed, the within-follow-up outcome), the Korean subgroup; tpv_* is kept in the analysis cohort for
-#: analysts (the paper's steps do not analyse it). Every other column is required by every analysis.
-OPTIONAL_COLUMNS = frozenset({
+#: ... and read only where present: the cohort flow (source, eligible, exclusion_reason), the sensitivity analyses
+#: (progression_speed, the within-follow-up outcome), the Korean subgroup, the aligned analysis, the known-null
+#: falsification; tpv_* is kept in the analysis cohort for analysts (the paper's steps do not analyse it).
+OPTIONAL_COLUMNS: tuple[str, ...] = (
     "source", "progression_speed", "korean", "eligible", "tpv_time_days", "tpv_event", "time_days_within_followup",
     "event_within_followup", "exclusion_reason", "aligned_eligible", "aligned_exclusion_reason", "landmark_day",
     "aligned_time_days", "aligned_event", "aligned_progression_speed", "active_arm_eligible",
-})
-REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COHORT_COLUMNS if c not in OPTIONAL_COLUMNS)
+)
+#: In the order the analysis assets select them.
+COHORT_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 #: The sensitivity outcome: deaths counted only within the ALSFRS follow-up (instead of time_days, event).
 WITHIN_FOLLOWUP_COLUMNS: tuple[str, str] = ("time_days_within_followup", "event_within_followup")
 #: The named analyses, one code path (docs/study_design.md): the cohort columns each reads as its eligibility,
@@ -200,9 +186,17 @@ class StudyResult:
     cox: CoxResult | None  # None when the model is not estimable on the matched set
     cox_robust: CoxResult | None
     pairwise_single_vs_multiple: LogRank | None
+    treated: pd.Series  # 0/1 of every analysed patient, indexed by subject_id in the order of `scores`
+    covariates: pd.DataFrame  # the PS design of every analysed patient, in the same order
+    ratio: int  # controls requested per treated patient
     cox_terms: list[str] = field(default_factory=lambda: list(COX_TERMS))
-    covariates: pd.DataFrame | None = None  # the PS design of every analysed patient, in the order of `scores`
-    ratio: int = 1  # controls requested per treated patient
+
+    @functools.cached_property
+    def ph_test(self) -> pd.DataFrame:
+        """R ``cox.zph`` of the Cox model, the injection groups as one term (R's factor ``group``), each other
+        coefficient its own; computed once (the cox step and the diagnostics both report it)."""
+        groups = [g for g in ("group_single", "group_multiple") if g in self.cox.names]
+        return cox_zph(self.cox, terms={"group": groups, **{n: [n] for n in self.cox.names if n not in groups}})
 
     def estimands(self) -> dict:
         """Beyond the HR (analytics.estimands): the RMST difference and ratio at tau with CIs, the survival
@@ -225,28 +219,19 @@ class StudyResult:
         m = self.matched
         t, e = m["time_days"].to_numpy(float), m["event"].to_numpy(int)
         tr = m["treated"].to_numpy(int)
-        ids = self.scores.index
-        treated_all = pd.Series(0, index=ids)
-        treated_all[self.matching.pairs["treated_id"].unique()] = 1
-        if self.covariates is not None and "treated" in self.covariates:
-            treated_all = pd.Series(self.covariates["treated"].to_numpy(int), index=ids)
+        ids, treated_all = self.scores.index, self.treated.to_numpy(int)
         out = [max_abs_smd(self.smd_after),
-               equipoise(self.scores.to_numpy(), treated_all.to_numpy()),
+               equipoise(self.scores.to_numpy(), treated_all),
                minimum_detectable_hr(int(e.sum()), float(tr.mean())),
                followup_parity(t, e, tr)]
         horizon = rmst_horizon(t, tr)
         out.append(replace(horizon, passed=bool(self.tau <= horizon.value) if horizon.passed is not False else False,
                            detail=f"{horizon.detail}; tau used {self.tau:g} days",
                            values={**horizon.values, "tau": self.tau}))
-        out.append(short_matched_sets(self.matching.pairs, self.ratio,
-                                      treated_ids=ids[treated_all.to_numpy() == 1]))
-        if self.covariates is not None:
-            covs = self.covariates.drop(columns=["treated"], errors="ignore")
-            out.append(generalisability(covs, treated_all.to_numpy(), ids.isin(m["subject_id"])))
+        out.append(short_matched_sets(self.matching.pairs, self.ratio, treated_ids=ids[treated_all == 1]))
+        out.append(generalisability(self.covariates, treated_all, ids.isin(m["subject_id"])))
         if self.cox is not None:
-            groups = [g for g in ("group_single", "group_multiple") if g in self.cox.names]
-            zph = cox_zph(self.cox, terms={"group": groups, **{n: [n] for n in self.cox.names if n not in groups}})
-            out.extend(proportional_hazards(zph))
+            out.extend(proportional_hazards(self.ph_test))
         return out
 
     def to_json_dict(self) -> dict:
@@ -398,7 +383,8 @@ def run_matched_analysis(
         cox=cox,
         cox_robust=cox_r,
         pairwise_single_vs_multiple=pw,
-        covariates=covs.assign(treated=df["treated"].to_numpy(int)).set_axis(df["subject_id"].to_numpy()),
+        treated=pd.Series(df["treated"].to_numpy(int), index=df["subject_id"].to_numpy()),
+        covariates=covs.set_axis(df["subject_id"].to_numpy()),
         ratio=ratio,
     )
 
