@@ -50,7 +50,7 @@ def run_pipeline(
     from als_eca.settings import get_settings, preflight
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
-    from orchestration.run_state import inputs_fingerprint, previous_prints, record_success, up_to_date
+    from orchestration.run_state import check, record_success, up_to_date
 
     settings = get_settings(proact=proact, pms=pms, warehouse=warehouse)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
@@ -63,10 +63,11 @@ def run_pipeline(
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # One writer: the whole run holds the warehouse lock (a second run waits, or fails at once with --no-wait).
     with warehouse_lock(settings.warehouse, wait=wait, on_wait=on_wait or (lambda m: print(m, file=sys.stderr))):
-        if not force and (previous := up_to_date(settings)):  # (decided under the lock: a run may just have ended)
+        # Decided again under the lock (a run may just have ended); the fingerprint is taken before the run, so a
+        # file changed during it reruns.
+        previous, fingerprint, prints = check(settings)
+        if not force and previous:
             return replace(skipped, run_id=previous)
-        # taken before the run (a file changed during it reruns), reusing the last record's hashes as a cache
-        fingerprint, prints = inputs_fingerprint(settings, previous_prints(settings))
         result = job.execute_in_process(
             instance=instance,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},

@@ -36,10 +36,11 @@ def source_prints(folder: Path, previous: Prints | None = None) -> Prints:
     reused while the file's size and modification time are unchanged. Hidden files (a copy in progress) are not
     sources."""
     folder, previous = Path(folder), previous or {}
-    files = [folder] if folder.is_file() else sorted(
-        p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
-                                                              p.relative_to(folder).parts)
-    ) if folder.is_dir() else []
+    if folder.is_file():
+        files = [folder]
+    else:  # (a folder that does not exist yields nothing)
+        files = sorted(p for p in folder.rglob("*")
+                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     prints = {}
     for path in files:
         stat, old = path.stat(), previous.get(str(path), {})
@@ -99,14 +100,15 @@ def last_success(warehouse: Path) -> tuple[str, str, Prints] | None:
     return (row[0], row[1], json.loads(row[2] or "{}")) if row else None
 
 
+def check(settings: Settings) -> tuple[str | None, str, Prints]:
+    """(the id of the last successful run if nothing it depended on has changed since and no run has written the
+    warehouse after it, else None; the current fingerprint; the current source prints) - the prints computed once,
+    re-hashing only files whose size or modification time changed since that run."""
+    last = last_success(settings.warehouse)
+    fingerprint, prints = inputs_fingerprint(settings, last[2] if last else None)
+    return (last[0] if last and last[1] == fingerprint else None), fingerprint, prints
+
+
 def up_to_date(settings: Settings) -> str | None:
-    """The id of the last successful run if nothing it depended on has changed since and no run has written the
-    warehouse after it."""
-    last = last_success(settings.warehouse)
-    return last[0] if last and last[1] == inputs_fingerprint(settings, last[2])[0] else None
-
-
-def previous_prints(settings: Settings) -> Prints:
-    """The last successful run's source prints (a cache of hashes), or none."""
-    last = last_success(settings.warehouse)
-    return last[2] if last else {}
+    """The id of the last successful run if nothing has changed since (see `check`)."""
+    return check(settings)[0]
