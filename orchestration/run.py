@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,9 +43,13 @@ def run_pipeline(
     force: bool = True,
     wait: bool = True,
     on_wait=None,
+    skip: Sequence[str] = (),
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. The paths given here override the environment's; they reach every
-    asset, check and the dbt profile through the resources of the definitions built for this run."""
+    asset, check and the dbt profile through the resources of the definitions built for this run. `skip` (asset
+    keys such as "analysis/study_report") leaves those assets and everything downstream of them out (the
+    simulation audit needs the cohort and the matched analyses, not the report); such a partial run is not
+    recorded as the warehouse's last successful run."""
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
@@ -58,7 +63,12 @@ def run_pipeline(
                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=_report_path(settings))
     if not force and (previous := up_to_date(settings)):
         return replace(skipped, run_id=previous)
-    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+    definitions = build_definitions(settings)
+    job = definitions.resolve_implicit_global_asset_job_def()
+    selection = None
+    if skip:
+        skipped_keys = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in skip)).downstream()
+        selection = list((dg.AssetSelection.all() - skipped_keys).resolve(definitions.resolve_asset_graph()))
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # One writer: the whole run holds the warehouse lock (a second run waits, or fails at once with --no-wait).
@@ -72,8 +82,9 @@ def run_pipeline(
             instance=instance,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             raise_on_error=False,
+            asset_selection=selection,
         )
-        if result.success:  # (still under the lock: no other run can have written in between)
+        if result.success and not skip:  # (still under the lock: no other run can have written in between)
             record_success(settings.warehouse, result.run_id, fingerprint, prints)
     materialised = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key

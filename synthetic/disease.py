@@ -42,14 +42,15 @@ def alsfrs_r_items(total_deficit: np.ndarray, bulbar: np.ndarray, rng: np.random
     return np.clip(4 - np.rint(deficit), 0, 4).astype(int)
 
 
-def linear_predictor(slope, age, bulbar, riluzole, treated) -> np.ndarray:
-    """Log relative hazard of the survival model (see calibration.py for the coefficients)."""
+def linear_predictor(slope, age, bulbar, riluzole, treated, true_hr: float = cal.TRUE_TREATMENT_HR) -> np.ndarray:
+    """Log relative hazard of the survival model (see calibration.py for the coefficients); `true_hr` is the
+    conditional hazard ratio of treatment (the simulation audit varies it)."""
     return (
         cal.SLOPE_LOG_HR * np.log(slope / cal.SLOPE_MEDIAN)
         + cal.AGE_LOG_HR_PER_10Y * (age - 56.0) / 10.0
         + cal.BULBAR_LOG_HR * bulbar
         + cal.RILUZOLE_LOG_HR * riluzole
-        + np.log(cal.TRUE_TREATMENT_HR) * treated
+        + np.log(true_hr) * treated
     )
 
 

@@ -17,6 +17,9 @@ from synthetic.formats import PMS_COLUMNS, PROACT_COLUMNS, proact_file_name
 
 CHUNK_SUBJECTS = 20_000  # fixed, so files depend on (seed, scale) only, and memory stays bounded
 PMS_CHUNK_PATIENTS = 2_000
+GENERATION_FILE = "generation.json"
+# The true marginal HR's horizon: about the analyses' follow-up (the matched sets' last times, ~4 years).
+MARGINAL_HR_HORIZON_DAYS = 1_500.0
 
 
 @dataclass
@@ -25,6 +28,9 @@ class GenerationSummary:
     seed: int
     scale: float
     true_treatment_hr: float
+    hidden_selection: bool
+    complete_death_records: bool
+    true_marginal_hr_treated: float
     proact_subjects: int
     pms_patients: int
     rows: dict[str, int] = field(default_factory=dict)
@@ -45,7 +51,8 @@ def _write(frame: pd.DataFrame, path: Path, columns: list[str], header: bool, cr
                  lineterminator="\r\n" if crlf else "\n", encoding="utf-8")
 
 
-def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, progress: bool) -> tuple[int, dict]:
+def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, progress: bool,
+                     complete_death_records: bool) -> tuple[int, dict]:
     out.mkdir(parents=True, exist_ok=True)
     total = max(20, round(cal.PROACT_DEMOGRAPHICS_SUBJECTS * scale))
     design_seed, *chunk_seeds = rng_root.spawn(1 + -(-total // CHUNK_SUBJECTS))
@@ -58,7 +65,8 @@ def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, 
         subjects = proact.simulate_subjects(rng, ids, trials)
         visits = proact.course(rng, subjects)
         tables = {"ALSFRS": proact.alsfrs_rows(rng, subjects, visits)}
-        tables["DEATHDATA"] = proact.deathdata_rows(rng, subjects, proact.last_visit(subjects, visits))
+        tables["DEATHDATA"] = proact.deathdata_rows(rng, subjects, proact.last_visit(subjects, visits),
+                                                    complete_death_records)
         if c == 0 and len(tables["DEATHDATA"]):  # the real file has one subject twice, with two Death_Days
             dead = tables["DEATHDATA"][tables["DEATHDATA"]["Death_Days"] != ""].head(1).copy()
             dead["Death_Days"] = (pd.to_numeric(dead["Death_Days"]) + 12).astype(int).astype(str)
@@ -73,10 +81,24 @@ def _generate_proact(out: Path, rng_root: np.random.SeedSequence, scale: float, 
     return total, rows
 
 
-def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tuple[int, dict]:
+def marginal_hr_treated(patients: pd.DataFrame, horizon: float = MARGINAL_HR_HORIZON_DAYS) -> float:
+    """The true marginal HR among the treated (ATT): a Cox model of each planned-booster-or-cycle patient's two
+    potential death days (treated, untreated; the same draw), administratively censored at `horizon`. Below the
+    conditional `true_hr` in strength: the prognostic factors the model leaves out (progression rate above all)
+    make the HR non-collapsible. The simulation audit reports bias against both."""
+    from analytics.cox import fit_cox
+
+    p = patients[patients["pattern"] != "single-injection"]
+    t = np.concatenate([p["death_day"].to_numpy(float), p["death_day_untreated"].to_numpy(float)])
+    x = pd.DataFrame({"treated": np.repeat([1.0, 0.0], len(p))})
+    return float(np.exp(fit_cox(np.minimum(t, horizon), (t <= horizon).astype(int), x).coef[0]))
+
+
+def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float, true_hr: float,
+                  hidden_selection: bool) -> tuple[int, dict, float]:
     rng = np.random.default_rng(seed)
     n = max(8, round(cal.PMS_PATIENTS * scale))
-    patients = pms.simulate_patients(rng, n)
+    patients = pms.simulate_patients(rng, n, true_hr, hidden_selection)
     inj = pms.injections(rng, patients)
     qs = pms.assessments(rng, patients)
     ae = pms.adverse_events(rng, patients, inj)
@@ -98,21 +120,31 @@ def _generate_pms(out: Path, seed: np.random.SeedSequence, scale: float) -> tupl
             manifest["files"][path.name] = {"rows": count, "sha256": sha256_file(path)}
             rows[f"pms_export_{cutoff}/{domain}"] = count
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return n, rows
+    return n, rows, marginal_hr_treated(patients)
 
 
-def generate(out_dir: Path, seed: int = 20230401, scale: float = 1.0, progress: bool = False) -> GenerationSummary:
-    """Write `out_dir/proact/PROACT_*.csv` and `out_dir/pms/pms_export_<date>/` (two cumulative exports).
+def generate(out_dir: Path, seed: int = 20230401, scale: float = 1.0, progress: bool = False,
+             true_hr: float = cal.TRUE_TREATMENT_HR, hidden_selection: bool = True,
+             complete_death_records: bool = False) -> GenerationSummary:
+    """Write `out_dir/proact/PROACT_*.csv`, `out_dir/pms/pms_export_<date>/` (two cumulative exports) and
+    `out_dir/generation.json` (what made them, with the truth: this marks the data as synthetic).
 
-    The same (seed, scale) gives byte-identical files. `scale` multiplies subject counts.
+    The same arguments give byte-identical files. `scale` multiplies subject counts; `true_hr` is the treatment's
+    conditional HR; `hidden_selection` the selection the PS does not see; `complete_death_records` lists every
+    in-trial death in DEATHDATA (not calibrated: the real file's in-window deaths are fewer).
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
     out_dir = Path(out_dir)
     root = np.random.SeedSequence(seed)
     proact_seed, pms_seed = root.spawn(2)
-    n_proact, rows = _generate_proact(out_dir / "proact", proact_seed, scale, progress)
-    n_pms, pms_rows = _generate_pms(out_dir / "pms", pms_seed, scale)
-    return GenerationSummary(out_dir=str(out_dir), seed=seed, scale=scale, true_treatment_hr=cal.TRUE_TREATMENT_HR,
-                             proact_subjects=n_proact, pms_patients=n_pms,
-                             rows={**{proact_file_name(k): v for k, v in rows.items()}, **pms_rows})
+    n_proact, rows = _generate_proact(out_dir / "proact", proact_seed, scale, progress, complete_death_records)
+    n_pms, pms_rows, marginal = _generate_pms(out_dir / "pms", pms_seed, scale, true_hr, hidden_selection)
+    summary = GenerationSummary(out_dir=str(out_dir), seed=seed, scale=scale, true_treatment_hr=true_hr,
+                                hidden_selection=hidden_selection, complete_death_records=complete_death_records,
+                                true_marginal_hr_treated=marginal,
+                                proact_subjects=n_proact, pms_patients=n_pms,
+                                rows={**{proact_file_name(k): v for k, v in rows.items()}, **pms_rows})
+    (out_dir / GENERATION_FILE).write_text(json.dumps({"synthetic": True, **summary.to_dict()}, indent=2) + "\n",
+                                           encoding="utf-8")
+    return summary

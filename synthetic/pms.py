@@ -27,8 +27,12 @@ RILUZOLE_VERBATIM = ["Rilutek", "riluzole 50mg", "RILUZOLE", " Riluzole ", "rilu
 OTHER_MEDS = [("Baclofen", "BACLOFEN"), ("Gabapentin", "GABAPENTIN"), ("Lansoprazole", "LANSOPRAZOLE")]
 
 
-def simulate_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    """Patients with covariates, injection schedules, follow-up and death (days from the first injection)."""
+def simulate_patients(rng: np.random.Generator, n: int, true_hr: float = cal.TRUE_TREATMENT_HR,
+                      hidden_selection: bool = True) -> pd.DataFrame:
+    """Patients with covariates, injection schedules, follow-up and death (days from the first injection).
+    `death_day_untreated` is each patient's potential outcome without treatment (the same draw, the hazard without
+    the treatment's HR), from which the simulation audit takes the true marginal HR among the treated.
+    `hidden_selection=False` removes the selection the PS does not see (treated and booster patients slower)."""
     sites = np.array([f"{s:03d}" for s in (101, 102, 103, 104, 105, 106, 107, 108, 109, 110)])
     site = rng.choice(sites, n, p=[.2, .15, .12, .1, .1, .08, .07, .07, .06, .05])
     age = np.clip(np.round(rng.normal(54.0, 10.5, n)), 20, 85)
@@ -43,13 +47,16 @@ def simulate_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
     # the data - the immortal time of the paper's multiple-injection group.
     pattern = rng.choice(list(cal.PLANNED_INJECTION_PATTERN), n,
                          p=np.array(list(cal.PLANNED_INJECTION_PATTERN.values())) / sum(cal.PLANNED_INJECTION_PATTERN.values()))
-    slope = lognormal_from_median_mean(rng, cal.SLOPE_MEDIAN, cal.SLOPE_MEAN, n) * cal.TREATED_SLOPE_FACTOR
+    treated_factor, multiple_factor = (cal.TREATED_SLOPE_FACTOR, cal.MULTIPLE_SLOPE_FACTOR) if hidden_selection else (1, 1)
+    slope = lognormal_from_median_mean(rng, cal.SLOPE_MEDIAN, cal.SLOPE_MEAN, n) * treated_factor
     # Booster patients were the better-preserved, slower ones (paper: baseline ~4 points higher, slower progression).
-    slope = np.where(pattern == "multiple", slope * cal.MULTIPLE_SLOPE_FACTOR, slope)
+    slope = np.where(pattern == "multiple", slope * multiple_factor, slope)
     baseline = np.clip(48 - 0.55 * slope * onset_to_first / DAYS_PER_MONTH + rng.normal(0.5, 4.0, n), 14, 48)
     baseline = np.where(pattern == "multiple", np.minimum(baseline + 4, 48), baseline)
     first = START + rng.integers(0, int((np.datetime64("2021-09-30") - START).astype(int)), n).astype("timedelta64[D]")
-    death = death_days(rng, linear_predictor(slope, age, bulbar, riluzole, 1))
+    death = death_days(rng, linear_predictor(slope, age, bulbar, riluzole, 1, true_hr))
+    # Weibull PH: the same uniform draw without treatment gives the death day times true_hr ** (1 / shape).
+    death_untreated = death * true_hr ** (1 / cal.WEIBULL_SHAPE)
     admin_end = (END - first).astype(int) - rng.integers(0, 60, n)
     lost = rng.uniform(size=n) < 0.08
     end = np.where(lost, np.minimum(admin_end, rng.uniform(60, 1500, n)), admin_end)
@@ -65,6 +72,7 @@ def simulate_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
         "onset_day": -np.round(onset_to_first), "diagnosis_day": -np.round(onset_to_first - onset_to_dx),
         "slope": slope, "baseline": baseline, "pattern": pattern, "first": first, "death_day": np.round(death),
         "died": died, "end_day": np.round(np.where(died, death, end)), "lost": lost, "korean": korean,
+        "death_day_untreated": np.round(death_untreated),
         "few_assessments": few_assessments,
     })
 

@@ -276,11 +276,12 @@ def last_visit(s: pd.DataFrame, visits: pd.DataFrame) -> np.ndarray:
     return visits.groupby("row")["day"].max().reindex(np.arange(len(s))).to_numpy()
 
 
-def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: np.ndarray) -> pd.DataFrame:
+def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: np.ndarray, complete: bool = False) -> pd.DataFrame:
     """Subjects whose death falls in their trial's reporting window (the end of the trial or last visit, plus
     30 days, or much longer where the trial followed deaths up) are listed `Yes` with a probability by group;
     the rest are listed `No` with the probability that makes the file's subject counts (in / not in
-    TREATMENT). Absent subjects have unknown vital status."""
+    TREATMENT). Absent subjects have unknown vital status. `complete`: every death up to the end of the trial +
+    30 days is listed (the calibrated file misses ~40 % of them; the simulation audit compares both)."""
     n = len(s)
     tracked = rng.uniform(size=n) < s["death_tracking"].to_numpy()
     window = (np.maximum(last_visit_day, s["length"].to_numpy())
@@ -289,6 +290,8 @@ def deathdata_rows(rng, s: pd.DataFrame, last_visit_day: np.ndarray) -> pd.DataF
     in_t = s["in_treatment"].to_numpy()
     after = s["death_day"].to_numpy() > np.maximum(last_visit_day, s["length"].to_numpy()) + 30
     listed = np.array(DEATH_LISTED)[s["group"].to_numpy()]
+    if complete:
+        listed[:, 0] = 1.0
     p = np.where(after, listed[:, 1], listed[:, 0]) * died
     total, outside = cal.PROACT_FILE_SUBJECTS["DEATHDATA"]
     n_all, n_out = cal.PROACT_FILE_SUBJECTS["DEMOGRAPHICS"]

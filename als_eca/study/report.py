@@ -176,8 +176,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
         ]),
         _section(outputs, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "
-            "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the ALSFRS follow-up "
-            "(+30 days). The paper's rule takes deaths from the death file whenever they occurred but censors "
+            "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the observation "
+            "window (the last ALSFRS visit plus one visit spacing, at least 30 days). The paper's rule takes deaths from the death file whenever they occurred but censors "
             "survivors at their last ALSFRS visit; when deaths are tracked beyond the visits, this shortens control "
             "survival and favours treatment - (c) shows by how much.",
             _display(frame("sensitivity", "sensitivity")),

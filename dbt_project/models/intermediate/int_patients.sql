@@ -4,6 +4,9 @@ with visits as (
     select
         subject_id,
         max(visit_day) as last_alsfrs_day,
+        -- The mean spacing of the patient's assessment days: a trial follows its patients to their next planned
+        -- visit, so a death within one spacing of the last visit happened under observation.
+        (max(visit_day) - min(visit_day)) / nullif(count(distinct visit_day) - 1, 0) as alsfrs_visit_spacing_days,
         max(visit_day) filter (where instrument = 'ALSFRS-R') as last_alsfrs_r_day,
         count(distinct visit_day) filter (where instrument = 'ALSFRS-R' and visit_day > 0
                                           and coalesce(alsfrs_r_total, alsfrs_r_total_recomputed) is not null)
@@ -63,6 +66,7 @@ proact as (
         v.second_alsfrs_r_day,
         null::integer as second_injection_day,
         v.last_alsfrs_day,
+        v.alsfrs_visit_spacing_days,
         -- Paper: alive (or death day unknown) subjects are censored at their last ALSFRS assessment.
         case when s.died and s.death_day is not null then s.death_day else v.last_alsfrs_day end as followup_end_day,
         null::double as tpv_day,
@@ -98,6 +102,7 @@ pms as (
         v.second_alsfrs_r_day,
         p.second_injection_date - p.index_date as second_injection_day,
         v.last_alsfrs_day,
+        v.alsfrs_visit_spacing_days,
         -- Follow-up ends at death, else at the latest of last contact, last ALSFRS-R, last AE onset, last injection.
         coalesce(
             p.death_date - p.index_date,
@@ -122,7 +127,7 @@ pms_quarantined as (
         null::boolean as korean, false as death, null::integer as death_day, false as death_day_unknown,
         false as death_record_conflict, null::double as alsfrs_r_baseline, null::bigint as n_alsfrs_r_after_index,
         null::double as second_alsfrs_r_day, null::integer as second_injection_day,
-        null::double as last_alsfrs_day, null::double as followup_end_day, null::double as tpv_day,
+        null::double as last_alsfrs_day, null::double as alsfrs_visit_spacing_days, null::double as followup_end_day, null::double as tpv_day,
         0 as unplaced_assessments
     from {{ ref('stg_pms__dm_quarantined') }} as q
     where q.subject_id not in (select subject_id from pms)

@@ -21,11 +21,15 @@ with base as (
         case when source = 'PMS' then greatest(second_alsfrs_r_day, second_injection_day)
              else second_alsfrs_r_day end as landmark_day,
         -- Outcome ascertained alike in both arms: a death counts within the patient's observation window (PRO-ACT:
-        -- up to the last ALSFRS visit + 30 days; PMS: its follow-up), later ones are censored at the last visit.
-        case when source = 'PRO-ACT' and death and death_day > last_alsfrs_day + 30 then greatest(last_alsfrs_day, 0)
+        -- up to the next planned visit after the last ALSFRS one - one mean visit spacing, at least
+        -- {{ var('death_window_min_days') }} days; PMS: its follow-up), later ones are censored at the last visit.
+        -- The alternative (a fixed 30 days) drops in-trial deaths between visits: docs/study_design.md.
+        last_alsfrs_day + greatest({{ var('death_window_min_days') }}, coalesce(alsfrs_visit_spacing_days, 0))
+            as observation_end_day,
+        case when source = 'PRO-ACT' and death and death_day > observation_end_day then greatest(last_alsfrs_day, 0)
              else followup_end_day end::double as time_days_within_followup,
         case when death and death_day is not null
-                  and (source = 'PMS' or death_day <= last_alsfrs_day + 30) then 1 else 0 end as event_within_followup,
+                  and (source = 'PMS' or death_day <= observation_end_day) then 1 else 0 end as event_within_followup,
         age is not null and sex is not null and onset_site is not null and riluzole is not null
             as crit_covariates_complete
     from {{ ref('int_patients') }}
@@ -88,8 +92,10 @@ select
          when injection_group = 'multiple' then 'multiple' end as "group",
     followup_end_day as time_days,
     case when death and death_day is not null then 1 else 0 end as event,
-    -- Sensitivity outcome: PRO-ACT deaths count only within the ALSFRS follow-up (+30 days), the window in which
-    -- survivors are observed; the paper's rule counts later deaths but censors survivors at their last visit.
+    -- Sensitivity outcome: PRO-ACT deaths count only within the observation window (the last ALSFRS visit + one
+    -- visit spacing, at least 30 days), the window in which survivors are observed; the paper's rule counts later
+    -- deaths but censors survivors at their last visit.
+    observation_end_day,
     time_days_within_followup,
     event_within_followup,
     -- The aligned analysis (target-trial emulation; docs/study_design.md): time zero at the landmark for both arms,

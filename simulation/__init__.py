@@ -1,0 +1,1 @@
+"""The simulation bias audit (generate with a known truth, run the graph, compare)."""
