@@ -12,9 +12,9 @@ Pair (i, j), horizon H (default 365 days = 12 months):
 2. **Function only if neither died by T** (both alive at the common time): the ALSFRS-R change from baseline
    at 12 months; the larger (less negative) change is better, equal changes are a tie.
 
-Missing data: a missing change (NaN; e.g. no visit in the 12-month window, or died before it) makes a pair that
-reaches step 2 a tie; it never affects a pair decided by survival. A patient censored before H is compared on
-survival only up to their own follow-up: against anyone alive at that time the pair goes to function.
+Missing data: a missing change (NaN; e.g. no visit in the 12-month window, or died before it) makes a pair
+that reaches step 2 a tie; it never affects a pair decided by survival. A patient censored before H is compared
+on survival only up to their own follow-up: against anyone alive at that time the pair goes to function.
 
 Each patient's score is ``u_i = #(patients i beats) - #(patients i loses to)``; the scores sum to 0.
 
