@@ -238,12 +238,13 @@ def cox_model(matched_cohort: StepOutput) -> dg.Output:
 
 
 @dg.asset(key=_key("progression"), ins=_ins("matched_cohort"), deps=[VISITS], **_STEP_ASSET,
-          description="Initial progression speed, ALSFRS-R change to 12 months, Korean vs non-Korean subgroup.")
+          description="Initial progression speed, ALSFRS-R change to 12 months, CAFS (survival first, then the "
+                      "ALSFRS-R change; Finkelstein-Schoenfeld test), Korean vs non-Korean subgroup.")
 def progression(warehouse: WarehouseResource, matched_cohort: StepOutput) -> dg.Output:
     visits = _read(warehouse, "SELECT subject_id, visit_day, alsfrs_r_total FROM marts.fct_visit "
                               "WHERE instrument = 'ALSFRS-R' AND alsfrs_r_total IS NOT NULL")
     out = _on_matched_set("progression", matched_cohort, visits)
-    return _output(out, lambda numbers: {"speed_p": numbers["speed_p"]})
+    return _output(out, lambda numbers: {"speed_p": numbers["speed_p"], "cafs_fs_p": numbers["cafs"]["fs_p"]})
 
 
 @dg.asset(key=_key("sensitivity"), ins=_ins("matched_cohort", "cohort_flow"), **_STEP_ASSET,

@@ -92,6 +92,15 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
                 f"{surv['rmst']['treated']['se']:.1f}), control {surv['rmst']['control']['estimate']:.0f} (SE "
                 f"{surv['rmst']['control']['se']:.1f}).")
 
+    def cafs_text() -> str:
+        c = numbers("progression")["cafs"]
+        return (f"CAFS (combined assessment of function and survival; Berry et al. 2013): every matched patient ranked "
+                f"against every other, first on survival over their common follow-up up to {c['horizon_days']:.0f} "
+                f"days, then - only if both were alive - on the ALSFRS-R change at 12 months ({c['n_change_missing']} "
+                f"patients without one: such pairs tie); Finkelstein-Schoenfeld test of the BM-MSC patients' scores "
+                f"p {_p(c['fs_p'])}, probability that a BM-MSC patient fares better than a control "
+                f"{c['win_probability']:.2f}.")
+
     pairs = f"{len(results['matching']['pairs'])} pairs" if matched else "not estimable"
     sections = [
         _section(outputs, "Aligned analysis (target-trial emulation): read this first", "analysis/aligned_analysis",
@@ -170,6 +179,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             f"{numbers('progression')['speed_treated_mean']:.2f} points/month "
             f"(Welch t-test p {_p(numbers('progression')['speed_p'])}).",
             _display(frame("progression", "comparisons")),
+            cafs_text(),
+            _display(frame("progression", "cafs"), drop=("horizon_days", "fs_variance")),
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
             _display(frame("progression", "korean")),
             Image("Korean vs non-Korean BM-MSC patients", png("progression", "km_korean")),

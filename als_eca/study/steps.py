@@ -8,6 +8,7 @@ from the outputs. `als-eca analyze` (als_eca.study.analyze) runs some of the sam
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 
@@ -20,6 +21,7 @@ from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
 from analytics.balance import table_one
+from analytics.cafs import cafs_test
 from analytics.falsification import run_falsifications
 from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
@@ -243,7 +245,9 @@ def cox(result: StudyResult) -> StepOutput:
 
 def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
     """Initial progression speed (control vs treated; single vs multiple), baseline ALSFRS-R by injection group,
-    ALSFRS-R change baseline -> 12 months, Korean vs non-Korean survival among matched treated patients."""
+    ALSFRS-R change baseline -> 12 months (the t-test compares those with a 12-month visit; CAFS ranks every
+    matched patient, survival first, then that change), Korean vs non-Korean survival among matched treated
+    patients."""
     m = result.matched
     arm = np.where(m["treated"] == 1, "treated", "control")
     speed = compare_groups(m["progression_speed"], arm, "control", "treated")
@@ -257,6 +261,11 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
                             "treated", "control")
     ch_tr = change[change["treated"] == 1]
     ch_inj = compare_groups(ch_tr["change"], ch_tr["group"], "multiple", "single")
+    # CAFS on the whole matched set: the change only decides pairs both alive at their common time, so deaths
+    # are not dropped as in the t-test above; a patient without a 12-month change (NaN) ties such pairs
+    m_change = m["subject_id"].map(change.set_index("subject_id")["change"]).to_numpy(float)
+    cafs = dataclasses.asdict(cafs_test(m["time_days"].to_numpy(float), m["event"].to_numpy(int), m_change,
+                                        m["treated"].to_numpy(int)))
     korean = subgroup_survival(tr.assign(korean=tr["korean"].map({1: "Korean", 0: "non-Korean"})), "korean")
 
     def row(name, c):
@@ -272,12 +281,13 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
     ])
     korean_table = pd.DataFrame([_km_row(g, k) for g, k in korean.km.items()])
     numbers = {"speed_control_mean": speed.mean_a, "speed_treated_mean": speed.mean_b, "speed_p": speed.p,
-               "change_p": ch_arm.p, "korean_logrank_p": korean.logrank.p,
+               "change_p": ch_arm.p, "cafs": cafs, "korean_logrank_p": korean.logrank.p,
                "korean_n": {g: k.n for g, k in korean.km.items()}}
     figures = {"km_korean": figure_png(km_plot(korean.km, p_value=korean.logrank.p, risk_times=RISK_TIMES,
                                                title="Matched BM-MSC patients: Korean vs non-Korean"))}
-    return StepOutput(numbers, {"comparisons": comparisons, "alsfrs_change": change, "korean": korean_table},
-                      figures)
+    tables = {"comparisons": comparisons, "cafs": pd.DataFrame([cafs]), "alsfrs_change": change,
+              "korean": korean_table}
+    return StepOutput(numbers, tables, figures)
 
 
 def sensitivity(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,

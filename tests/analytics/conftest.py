@@ -23,5 +23,10 @@ def estimands_ref() -> dict:
 
 
 @pytest.fixture(scope="session")
+def cafs_ref() -> dict:
+    return load_expected("cafs_reference")
+
+
+@pytest.fixture(scope="session")
 def cohort() -> pd.DataFrame:
     return load_data("study_cohort.csv")

@@ -167,6 +167,27 @@ def test_the_study_report_is_self_contained_and_mirrors_the_paper(pipeline_run):
     assert 'src="http' not in html and "<link" not in html and "<script" not in html
 
 
+def test_cafs_ranks_the_whole_matched_set_with_the_12_month_change(pipeline_run):
+    """The progression step's CAFS is analytics.cafs on the matched set (time, event, arm) and the step's own
+    12-month ALSFRS-R changes, NaN for matched patients without one; the report shows it."""
+    import pandas as pd
+
+    from analytics.cafs import cafs_test
+
+    store = pipeline_run.warehouse.parent / "analysis"
+    matched = pd.read_parquet(store / "matched_cohort.parquet")
+    change = pd.read_parquet(store / "alsfrs_change.parquet").set_index("subject_id")["change"]
+    expected = cafs_test(matched["time_days"].to_numpy(float), matched["event"].to_numpy(int),
+                         matched["subject_id"].map(change).to_numpy(float), matched["treated"].to_numpy(int))
+    numbers = json.loads((store / "progression.json").read_text())["cafs"]
+    assert numbers["n_treated"] + numbers["n_control"] == len(matched)
+    assert numbers["n_change_missing"] == len(matched) - matched["subject_id"].isin(change.index).sum()
+    assert numbers["fs_statistic"] == expected.fs_statistic and numbers["fs_p"] == pytest.approx(expected.fs_p)
+    table = pd.read_parquet(store / "cafs.parquet")
+    assert len(table) == 1 and table.iloc[0]["win_probability"] == pytest.approx(expected.win_probability)
+    assert "CAFS (combined assessment of function and survival" in pipeline_run.report.read_text()
+
+
 def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeline_run, tmp_path):
     import pandas as pd
 

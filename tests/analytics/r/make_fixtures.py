@@ -4,7 +4,9 @@
 
 Outputs in tests/analytics/data/: lifelines' public data sets as CSV (so the R scripts read exactly the rows the
 Python tests use), ``matching_scores.csv`` (300 treated / 1500 controls, scores rounded to 4 decimals so that
-exact ties occur) and ``study_cohort.csv`` (synthetic matched-study cohort, ~120 treated / ~600 controls).
+exact ties occur), ``study_cohort.csv`` (synthetic matched-study cohort, ~120 treated / ~600 controls) and
+``cafs_cohort.csv`` (200 patients for the CAFS test: whole days so that death days tie, integer ALSFRS-R changes,
+censoring before and after 12 months, missing changes). ``cafs_toy.csv`` (8 patients) is written by hand.
 """
 
 from __future__ import annotations
@@ -79,6 +81,31 @@ def study_cohort(rng: np.random.Generator) -> pd.DataFrame:
     return df.sample(frac=1.0, random_state=rng.integers(1 << 31)).reset_index(drop=True)
 
 
+def cafs_cohort(rng: np.random.Generator) -> pd.DataFrame:
+    n = 200
+    treated = np.r_[np.ones(n // 2, int), np.zeros(n // 2, int)]
+    t_death = np.ceil(rng.exponential(np.where(treated == 1, 700, 550), n))
+    t_cens = np.ceil(rng.uniform(120, 900, n))  # some censored before the 12-month horizon
+    time = np.minimum(t_death, t_cens)
+    event = (t_death <= t_cens).astype(int)
+    # a 12-month change exists only for patients still followed in the visit window (from day 275), and not always
+    change = np.round(rng.normal(np.where(treated == 1, -8, -10), 6, n))
+    change[(time < 275) | (rng.random(n) < 0.15)] = np.nan
+    return (
+        pd.DataFrame(
+            {
+                "subject_id": [f"P{i:03d}" for i in range(n)],
+                "treated": treated,
+                "time_days": time,
+                "event": event,
+                "alsfrs_change_12m": change,
+            }
+        )
+        .sample(frac=1.0, random_state=rng.integers(1 << 31))
+        .reset_index(drop=True)
+    )
+
+
 def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     datasets.load_rossi().to_csv(DATA / "rossi.csv", index=False)
@@ -88,6 +115,8 @@ def main() -> None:
     rng = np.random.default_rng(20230401)
     matching_scores(rng).to_csv(DATA / "matching_scores.csv", index=False)
     study_cohort(rng).to_csv(DATA / "study_cohort.csv", index=False)
+    # its own stream, so that the fixtures above stay as they were
+    cafs_cohort(np.random.default_rng(20130101)).to_csv(DATA / "cafs_cohort.csv", index=False)
 
 
 if __name__ == "__main__":
