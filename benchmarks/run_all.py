@@ -11,6 +11,7 @@ BENCHMARKS = [
     ["benchmarks.bench_survival"],
     ["benchmarks.bench_ingest", "--scale", "100"],
     ["benchmarks.bench_pipeline", "--scales", "1", "10", "100"],
+    ["benchmarks.bench_simulation", "--seeds", "12"],
 ]
 
 
