@@ -50,11 +50,11 @@ def main() -> None:
                              complete_death_records=complete, workers=os.cpu_count() or 1)
         with tempfile.TemporaryDirectory() as tmp, measured() as m:
             _, summary = run_audit(config, Path(tmp),
-                                   on_seed=lambda r: print(f"  {name}: seed {r['seed']} {r['seconds']:.0f} s "
+                                   on_seed=lambda r, name=name: print(f"  {name}: seed {r['seed']} {r['seconds']:.0f} s "
                                                            f"{r['error'] or ''}", flush=True))
         lines += [f"**{name}** ({args.seeds} seeds, {m.seconds / 60:.1f} min on {config.workers} workers)", "",
                   *_table(summary), ""]
-        print("\n".join(lines[-(len(summary) + 4):]), flush=True)
+        print("\n".join(_table(summary)), flush=True)
     write_section("Simulation audit", lines)
 
 
