@@ -89,8 +89,9 @@ def simulate(
                                                               "calibrated file misses ~40 %, as the real "
                                                               "download's counts imply).")] = False,
     workers: Annotated[int, typer.Option(help="Parallel runs (default: one per core).")] = os.cpu_count() or 1,
-    out: Annotated[Path, typer.Option(help="Where estimates.csv, summary.csv/json and summary.md go.")]
-    = Path("data/simulation"),
+    out: Annotated[Path | None, typer.Option(help="Where estimates.csv, summary.csv/json and summary.md go "
+                                                  "(default: simulation/ beside the warehouse, where the study "
+                                                  "report reads it).")] = None,
     keep: Annotated[bool, typer.Option(help="Keep each seed's data and warehouse under OUT/runs.")] = False,
 ) -> None:
     """The simulation bias audit: generate data with a known true HR, run the graph (raw load, dbt, the replication,
@@ -98,9 +99,11 @@ def simulate(
     coverage of the truth (docs/study_design.md)."""
     if seeds < 1 or scale <= 0 or workers < 1 or (true_hr is not None and true_hr <= 0):
         raise _user_error("--seeds and --workers must be >= 1, --scale and --true-hr positive")
+    from als_eca.settings import get_settings
     from simulation.audit import AuditConfig, format_summary, run_audit, seeds_from
     from synthetic import calibration as cal
 
+    out = out or get_settings().warehouse.parent / "simulation"
     config = AuditConfig(seeds=tuple(seeds_from(first_seed, seeds)), true_hr=true_hr or cal.TRUE_TREATMENT_HR,
                          scale=scale, hidden_selection=hidden_selection,
                          complete_death_records=complete_death_records, workers=min(workers, seeds), keep=keep)

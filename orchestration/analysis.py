@@ -275,7 +275,8 @@ STUDY_STEPS = ("cohort_flow", "aligned_analysis", "falsification", "propensity_s
 def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.MaterializeResult:
     from als_eca.study.report import write_study_report
 
-    path = write_study_report(outputs, warehouse.directory / "report" / "study_report.html")
+    path = write_study_report(outputs, warehouse.directory / "report" / "study_report.html",
+                              simulation=warehouse.directory / "simulation" / "summary.json")
     return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),
                                           "size_kib": round(path.stat().st_size / 1024, 1)})
 

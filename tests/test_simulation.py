@@ -52,3 +52,25 @@ def test_simulate_runs_the_graph_per_seed_and_summarises_its_estimates(tmp_path)
     assert s["mean_hr"] == pytest.approx(math.exp(np.log(rows["hr"]).mean()))
     assert s["coverage"] == pytest.approx(((rows["lower"] <= 0.5) & (rows["upper"] >= 0.5)).mean())
     assert json.loads((out / "summary.json").read_text())["config"]["true_hr"] == 0.5
+
+
+def test_the_report_shows_the_audit_summary_or_how_to_run_it(tmp_path):
+    from als_eca.study.report import simulation_section
+
+    assert "als-eca simulate" in simulation_section(tmp_path / "absent.json").blocks[0]
+    rows = [{"analysis": a, "term": t, "truth_kind": k, "ci": ci, "seeds": 3, "estimable": 3, "truth": tr,
+             "mean_hr": 0.4, "bias_log_hr": 0.1, "bias_mcse": 0.05, "empirical_se": 0.2, "coverage": 0.67,
+             "coverage_mcse": 0.27, "ci_excludes_1": 1.0}
+            for a, t, k, ci, tr in [("aligned", "group_single", "conditional", "model", 0.36),
+                                    ("aligned", "group_single", "conditional", "robust", 0.36),
+                                    ("aligned", "group_multiple", "conditional", "model", 0.36),
+                                    ("falsification: placebo_halves", "treated", "null", "model", 1.0)]]
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"config": {"seeds": [1, 2, 3], "true_hr": 0.36, "scale": 1.0,
+                                           "hidden_selection": False, "complete_death_records": True},
+                                "failed_runs": {}, "summary": rows}))
+    section = simulation_section(path)
+    assert "3 data sets" in section.blocks[0] and "complete PRO-ACT death records" in section.blocks[0]
+    table = section.blocks[1]
+    assert list(table["analysis"]) == ["aligned", "falsification: placebo_halves"]  # model CI, single-cycle term
+    assert list(table["estimable"]) == ["3/3", "3/3"]
