@@ -145,6 +145,7 @@ def generate(out_dir: Path, seed: int = 20230401, scale: float = 1.0, progress: 
                                 true_marginal_hr_treated=marginal,
                                 proact_subjects=n_proact, pms_patients=n_pms,
                                 rows={**{proact_file_name(k): v for k, v in rows.items()}, **pms_rows})
-    (out_dir / GENERATION_FILE).write_text(json.dumps({"synthetic": True, **summary.to_dict()}, indent=2) + "\n",
-                                           encoding="utf-8")
+    # (without out_dir: the same arguments give byte-identical files wherever they are written)
+    marker = {"synthetic": True, **{k: v for k, v in summary.to_dict().items() if k != "out_dir"}}
+    (out_dir / GENERATION_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -6,6 +6,7 @@ passed as placebo."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -229,7 +230,7 @@ def test_every_exclusion_reason_is_a_step_of_the_seed_in_order(analysis):
 # The aligned analysis (docs/study_design.md): the ALSFRS-R rule and a landmark for both arms, deaths counted only
 # within the observation window. Each case: a control the paper's rules keep, and what the aligned rules make of it.
 ALIGNED_CASES = ["one ALSFRS-R assessment after day 0", "death before the landmark",
-                 "death more than 30 days after the last visit"]
+                 "death after the observation window", "death within one visit spacing of the last visit"]
 
 
 @pytest.fixture(scope="module")
@@ -253,10 +254,14 @@ def aligned(loaded, tmp_path_factory):
                         "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
                         f"INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
                         f"VALUES ($s, 'Yes', {int(row['landmark_day']) - 1}, 'PROACT_DEATHDATA.csv')"],
-                    "death more than 30 days after the last visit": [
+                    "death after the observation window": [
                         "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
                         f"INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
-                        f"VALUES ($s, 'Yes', {int(row['time_days']) + 31}, 'PROACT_DEATHDATA.csv')"],
+                        f"VALUES ($s, 'Yes', {math.floor(row['observation_end_day']) + 1}, 'PROACT_DEATHDATA.csv')"],
+                    "death within one visit spacing of the last visit": [
+                        "DELETE FROM raw.proact_deathdata WHERE subject_id = $s",
+                        f"INSERT INTO raw.proact_deathdata (subject_id, Subject_Died, Death_Days, _source_file) "
+                        f"VALUES ($s, 'Yes', {math.floor(row['observation_end_day'])}, 'PROACT_DEATHDATA.csv')"],
                 }[case]
                 for statement in sql:
                     con.execute(statement, {"s": int(subject)})
@@ -279,11 +284,22 @@ def test_the_aligned_rules_apply_the_alsfrs_rule_and_the_landmark_to_controls(al
 
 def test_the_aligned_outcome_counts_deaths_only_within_the_observation_window(aligned):
     before, after, chosen = aligned
-    subject = chosen["death more than 30 days after the last visit"]
+    subject = chosen["death after the observation window"]
     late = after[subject]
-    assert late["event"] == 1 and late["time_days"] == before[subject]["time_days"] + 31  # the paper's rule
+    assert late["event"] == 1 and late["time_days"] == math.floor(before[subject]["observation_end_day"]) + 1
     assert late["aligned_eligible"] and late["aligned_event"] == 0
     assert late["aligned_time_days"] == before[subject]["time_days"] - late["landmark_day"]  # censored at the visit
+    # The window: the last visit plus the patient's mean visit spacing, at least 30 days.
+    last = before[subject]["time_days"]
+    assert before[subject]["observation_end_day"] >= last + 30
+
+
+def test_a_death_before_the_next_planned_visit_counts_in_the_aligned_outcome(aligned):
+    before, after, chosen = aligned
+    subject = chosen["death within one visit spacing of the last visit"]
+    row, death = after[subject], math.floor(before[subject]["observation_end_day"])
+    assert row["aligned_eligible"] and row["aligned_event"] == 1
+    assert row["aligned_time_days"] == death - row["landmark_day"]
 
 
 def test_aligned_eligibility_implies_the_papers_and_time_starts_at_the_landmark(aligned):
