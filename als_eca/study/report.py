@@ -181,7 +181,9 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             f"(Welch t-test p {_p(numbers('progression')['speed_p'])}).",
             _display(frame("progression", "comparisons")),
             cafs_text(),
-            _display(frame("progression", "cafs"), drop=("horizon_days", "fs_variance")),
+            # one row of ~20 measures: shown as measure | value, so it fits the page
+            _display(frame("progression", "cafs"), drop=("horizon_days", "fs_variance")).T.reset_index().set_axis(
+                ["measure", "value"], axis=1),
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
             _display(frame("progression", "korean")),
             Image("Korean vs non-Korean BM-MSC patients", png("progression", "km_korean")),
