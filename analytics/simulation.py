@@ -15,6 +15,9 @@ import pandas as pd
 
 #: One row per seed, analysis and term (what `audit_summary` reads).
 ESTIMATE_COLUMNS: tuple[str, ...] = ("seed", "analysis", "term", "truth", "hr", "lower", "upper")
+#: The terms a reader is shown first: the single-cycle group (its multiple-injection twin has ~25 patients) and
+#: the falsifications' one term.
+HEADLINE_TERMS: tuple[str, ...] = ("group_single", "treated")
 
 
 def audit_summary(estimates: pd.DataFrame, truth_column: str = "truth") -> pd.DataFrame:
@@ -49,3 +52,8 @@ def audit_summary(estimates: pd.DataFrame, truth_column: str = "truth") -> pd.Da
             "ci_excludes_1": float(excludes_1.mean()) if n else np.nan,
         })
     return pd.DataFrame(rows)
+
+
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an audit summary a reader is shown first: the headline terms with the model-based CI."""
+    return summary[(summary["ci"] == "model") & summary["term"].isin(HEADLINE_TERMS)]

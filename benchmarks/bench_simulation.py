@@ -16,22 +16,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from analytics.simulation import headline
 from benchmarks.common import measured, write_section
-from simulation.audit import AuditConfig, run_audit, seeds_from
+from simulation.audit import AuditConfig, markdown_table, run_audit
 from synthetic import calibration as cal
 
 SCENARIOS = {"calibrated death records": False, "complete death records": True}
-
-
-def _table(summary) -> list[str]:
-    rows = summary[(summary["ci"] == "model") & (summary["term"].isin(["group_single", "treated"]))]
-    lines = ["| analysis | truth | estimable | truth HR | mean HR | bias (log HR) +- MCSE | emp. SE "
-             "| coverage +- MCSE | CI excludes 1 |", "|" + "---|" * 9]
-    for r in rows.itertuples():
-        lines.append(f"| {r.analysis} | {r.truth_kind} | {r.estimable}/{r.seeds} | {r.truth:.3f} | {r.mean_hr:.3f} "
-                     f"| {r.bias_log_hr:+.3f} +- {r.bias_mcse:.3f} | {r.empirical_se:.3f} "
-                     f"| {r.coverage:.2f} +- {r.coverage_mcse:.2f} | {r.ci_excludes_1:.2f} |")
-    return lines
 
 
 def main() -> None:
@@ -46,15 +36,15 @@ def main() -> None:
              "truth among the treated (from their untreated potential outcomes; the HR is non-collapsible); the "
              "falsifications against HR 1.", ""]
     for name, complete in SCENARIOS.items():
-        config = AuditConfig(seeds=tuple(seeds_from(1, args.seeds)), true_hr=args.true_hr,
+        config = AuditConfig(seeds=tuple(range(1, args.seeds + 1)), true_hr=args.true_hr,
                              complete_death_records=complete, workers=os.cpu_count() or 1)
         with tempfile.TemporaryDirectory() as tmp, measured() as m:
             _, summary = run_audit(config, Path(tmp),
                                    on_seed=lambda r, name=name: print(f"  {name}: seed {r['seed']} {r['seconds']:.0f} s "
                                                            f"{r['error'] or ''}", flush=True))
         lines += [f"**{name}** ({args.seeds} seeds, {m.seconds / 60:.1f} min on {config.workers} workers)", "",
-                  *_table(summary), ""]
-        print("\n".join(_table(summary)), flush=True)
+                  *markdown_table(headline(summary)), ""]
+        print("\n".join(markdown_table(headline(summary))), flush=True)
     write_section("Simulation audit", lines)
 
 

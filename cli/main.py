@@ -100,11 +100,11 @@ def simulate(
     if seeds < 1 or scale <= 0 or workers < 1 or (true_hr is not None and true_hr <= 0):
         raise _user_error("--seeds and --workers must be >= 1, --scale and --true-hr positive")
     from als_eca.settings import get_settings
-    from simulation.audit import AuditConfig, format_summary, run_audit, seeds_from
+    from simulation.audit import AuditConfig, format_summary, run_audit
     from synthetic import calibration as cal
 
     out = out or get_settings().warehouse.parent / "simulation"
-    config = AuditConfig(seeds=tuple(seeds_from(first_seed, seeds)), true_hr=true_hr or cal.TRUE_TREATMENT_HR,
+    config = AuditConfig(seeds=tuple(range(first_seed, first_seed + seeds)), true_hr=true_hr or cal.TRUE_TREATMENT_HR,
                          scale=scale, hidden_selection=hidden_selection,
                          complete_death_records=complete_death_records, workers=min(workers, seeds), keep=keep)
     typer.echo(f"simulation audit: {seeds} seeds on {config.workers} workers, true HR {config.true_hr} "

@@ -15,9 +15,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -134,7 +133,7 @@ def run_audit(config: AuditConfig, out: Path, on_seed=None) -> tuple[pd.DataFram
     summary.to_csv(out / "summary.csv", index=False)
     failures = {r["seed"]: r["error"] for r in results if r["error"]}
     (out / "summary.json").write_text(json.dumps({
-        "config": {**config.__dict__, "seeds": list(config.seeds)}, "failed_runs": failures,
+        "config": asdict(config), "failed_runs": failures,
         "seconds_per_seed": sum(r["seconds"] for r in results) / max(len(results), 1),
         "summary": summary.to_dict(orient="records")}, indent=2, default=float) + "\n")
     return estimates, summary
@@ -156,19 +155,20 @@ def summarise(estimates: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts[1:] + parts[:1] if fals.any() else parts, ignore_index=True)
 
 
-def format_summary(summary: pd.DataFrame, config: AuditConfig) -> str:
-    """The summary as a Markdown table (what `als-eca simulate` prints and results.md holds)."""
-    lines = [f"true conditional HR {config.true_hr}, {len(config.seeds)} seeds, scale {config.scale}, "
-             f"hidden selection {'on' if config.hidden_selection else 'off'}, "
-             f"{'complete' if config.complete_death_records else 'calibrated'} PRO-ACT death records", "",
-             "| analysis | term | truth | CI | estimable | truth HR | mean HR | bias (log HR) +- MCSE | emp. SE "
+def markdown_table(summary: pd.DataFrame) -> list[str]:
+    """Summary rows as Markdown table lines (the command's output, results.md)."""
+    lines = ["| analysis | term | truth | CI | estimable | truth HR | mean HR | bias (log HR) +- MCSE | emp. SE "
              "| coverage +- MCSE | CI excludes 1 |", "|" + "---|" * 11]
     for r in summary.itertuples():
         lines.append(f"| {r.analysis} | {r.term} | {r.truth_kind} | {r.ci} | {r.estimable}/{r.seeds} "
                      f"| {r.truth:.3f} | {r.mean_hr:.3f} | {r.bias_log_hr:+.3f} +- {r.bias_mcse:.3f} "
                      f"| {r.empirical_se:.3f} | {r.coverage:.2f} +- {r.coverage_mcse:.2f} | {r.ci_excludes_1:.2f} |")
-    return "\n".join(lines)
+    return lines
 
 
-def seeds_from(first: int, n: int) -> Sequence[int]:
-    return tuple(range(first, first + n))
+def format_summary(summary: pd.DataFrame, config: AuditConfig) -> str:
+    """The configuration and the whole summary (what `als-eca simulate` prints and writes to summary.md)."""
+    return "\n".join([f"true conditional HR {config.true_hr}, {len(config.seeds)} seeds, scale {config.scale}, "
+                      f"hidden selection {'on' if config.hidden_selection else 'off'}, "
+                      f"{'complete' if config.complete_death_records else 'calibrated'} PRO-ACT death records", "",
+                      *markdown_table(summary)])

@@ -13,6 +13,7 @@ import pandas as pd
 from als_eca.study.html import Image, Section, write_report
 from als_eca.study.store import StepOutput
 from analytics.progression import DAYS_PER_MONTH
+from analytics.simulation import headline
 
 
 def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -192,8 +193,9 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "
             "quartile of progression speed (re-matched); (c) PRO-ACT deaths counted only within the observation "
             "window (the last ALSFRS visit plus one visit spacing, at least 30 days). The paper's rule takes deaths "
-            "from the death file whenever they occurred but censors survivors at their last ALSFRS visit; when deaths are tracked beyond the visits, this shortens control "
-            "survival and favours treatment - (c) shows by how much.",
+            "from the death file whenever they occurred but censors survivors at their last ALSFRS visit; when "
+            "deaths are tracked beyond the visits, this shortens control survival and favours treatment - (c) "
+            "shows by how much.",
             _display(frame("sensitivity", "sensitivity")),
         ]),
         _section(outputs, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
@@ -222,7 +224,7 @@ def simulation_section(summary_json: Path | None) -> Section:
     doc = json.loads(summary_json.read_text())
     config = doc["config"]
     table = pd.DataFrame(doc["summary"])
-    table = table[(table["ci"] == "model") & table["term"].isin(["group_single", "treated"])]
+    table = headline(table)
     table = table.assign(estimable=table["estimable"].astype(int).astype(str) + "/" + table["seeds"].astype(str))
     failed = doc.get("failed_runs") or {}
     return Section(title, source, [
