@@ -58,6 +58,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "source", "progression_speed", "korean", "eligible", "tpv_time_days", "tpv_event", "time_days_within_followup",
     "event_within_followup", "exclusion_reason", "aligned_eligible", "aligned_exclusion_reason", "landmark_day",
     "aligned_time_days", "aligned_event", "aligned_progression_speed", "active_arm_eligible",
+    "aligned_active_arm_eligible",
 )
 #: In the order the analysis assets select them.
 COHORT_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
@@ -71,7 +72,8 @@ WITHIN_FOLLOWUP_COLUMNS: tuple[str, str] = ("time_days_within_followup", "event_
 ANALYSES: dict[str, dict[str, str]] = {
     "replication": {},
     "aligned": {"eligible": "aligned_eligible", "time_days": "aligned_time_days", "event": "aligned_event",
-                "progression_speed": "aligned_progression_speed", "exclusion_reason": "aligned_exclusion_reason"},
+                "progression_speed": "aligned_progression_speed", "exclusion_reason": "aligned_exclusion_reason",
+                "active_arm_eligible": "aligned_active_arm_eligible"},
 }
 
 

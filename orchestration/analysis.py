@@ -145,8 +145,8 @@ def aligned_analysis(cohort_flow: StepOutput) -> dg.Output:
 
 @dg.asset(key=_key("falsification"), ins=_ins("cohort_flow"), **_STEP_ASSET,
           description="Known-null falsification: the study's matched analysis of PRO-ACT active arms vs placebo (the "
-                      "trials found no survival benefit) and of a random placebo half vs the other half; each HR "
-                      "should cover 1.")
+                      "trials found no survival benefit) and of a random placebo half vs the other half, under the "
+                      "replication's and the aligned rules; each HR should cover 1.")
 def falsification(cohort_flow: StepOutput) -> dg.Output:
     out = _steps().guarded(lambda: _steps().falsification(cohort_flow.tables["cohort"]))
     return _output(out)

@@ -63,7 +63,8 @@ def estimates_of(analysis_dir: Path, seed: int, truth: float, marginal: float) -
         rows += _rows(seed, analysis, (doc.get("cox") or {}).get("terms", {}),
                       (doc.get("cox_robust") or {}).get("terms", {}), truth, marginal)
     for f in load("falsification.json").get("analyses", []):
-        rows.append({"seed": seed, "analysis": f"falsification: {f['falsification']}", "term": "treated",
+        name = f"falsification ({f.get('analysis', 'replication')}): {f['falsification']}"
+        rows.append({"seed": seed, "analysis": name, "term": "treated",
                      "truth": 1.0, "marginal_truth": 1.0, "hr": f.get("hr"), "lower": f.get("lower"),
                      "upper": f.get("upper")})
     return rows

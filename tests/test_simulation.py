@@ -24,8 +24,8 @@ def test_simulate_runs_the_graph_per_seed_and_summarises_its_estimates(tmp_path)
 
     est = pd.read_csv(out / "estimates.csv")
     assert set(est["seed"]) == {12, 13}
-    assert {"replication", "aligned", "falsification: active_vs_placebo", "falsification: placebo_halves"} <= set(
-        est["analysis"])
+    assert {"replication", "aligned", *(f"falsification ({a}): {f}" for a in ("replication", "aligned")
+                                        for f in ("active_vs_placebo", "placebo_halves"))} == set(est["analysis"])
     treatment = est[~est["analysis"].str.startswith("falsification")]
     assert (treatment["truth"] == 0.5).all()
     assert (est.loc[est["analysis"].str.startswith("falsification"), "truth"] == 1.0).all()
@@ -65,7 +65,7 @@ def test_the_report_shows_the_audit_summary_or_how_to_run_it(tmp_path):
             for a, t, k, ci, tr in [("aligned", "group_single", "conditional", "model", 0.36),
                                     ("aligned", "group_single", "conditional", "robust", 0.36),
                                     ("aligned", "group_multiple", "conditional", "model", 0.36),
-                                    ("falsification: placebo_halves", "treated", "null", "model", 1.0)]]
+                                    ("falsification (aligned): placebo_halves", "treated", "null", "model", 1.0)]]
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"config": {"seeds": [1, 2, 3], "true_hr": 0.36, "scale": 1.0,
                                            "hidden_selection": False, "complete_death_records": True},
@@ -73,5 +73,5 @@ def test_the_report_shows_the_audit_summary_or_how_to_run_it(tmp_path):
     section = simulation_section(path)
     assert "3 data sets" in section.blocks[0] and "complete PRO-ACT death records" in section.blocks[0]
     table = section.blocks[1]
-    assert list(table["analysis"]) == ["aligned", "falsification: placebo_halves"]  # model CI, single-cycle term
+    assert list(table["analysis"]) == ["aligned", "falsification (aligned): placebo_halves"]  # model CI, single-cycle term
     assert list(table["estimable"]) == ["3/3", "3/3"]

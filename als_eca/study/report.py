@@ -165,7 +165,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "The study's own matched analysis on comparisons whose true effect is null: PRO-ACT patients of the "
             "trials' active arms (every criterion met but the arm) against the eligible placebo patients - the "
             "pooled trials found no survival benefit - and a random half of the placebo patients against the "
-            "other half. A CI that excludes 1 shows a bias that the treatment comparison may share.",
+            "other half. Each runs under the replication's rules and under the aligned ones. A CI that excludes 1 "
+            "shows a bias that the treatment comparison under the same rules may share.",
             _display(frame("falsification", "falsification")),
         ]),
         _section(outputs, "Design diagnostics and estimands of the replication", "analysis/matched_cohort",

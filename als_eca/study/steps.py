@@ -149,7 +149,8 @@ def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
 
 def falsification(cohort: pd.DataFrame) -> StepOutput:
     """Known-null falsification (analytics.falsification): the study's matched analysis of PRO-ACT active arms vs
-    placebo and of two random placebo halves, each with its HR, CI and whether the CI covers 1."""
+    placebo and of two random placebo halves, under the replication's and the aligned rules, each with its HR, CI
+    and whether the CI covers 1."""
     table = run_falsifications(cohort)
     return StepOutput({"analyses": table.to_dict(orient="records")}, {"falsification": table})
 

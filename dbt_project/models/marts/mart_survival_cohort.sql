@@ -70,6 +70,14 @@ falsification as (
             and crit_data_quality and crit_disease_duration_lt_24m and crit_alsfrs_r_baseline
             and crit_followup_known and crit_covariates_complete end as active_arm_eligible
     from aligned
+),
+aligned_falsification as (
+    select
+        *,
+        -- The same under the aligned analysis' rules: the ALSFRS-R rule and observed after the landmark.
+        active_arm_eligible and crit_two_alsfrs_r_after_index and crit_observed_after_landmark
+            as aligned_active_arm_eligible
+    from falsification
 )
 select
     subject_id,
@@ -106,6 +114,7 @@ select
     aligned_exclusion_reason,
     landmark_day,
     active_arm_eligible,
+    aligned_active_arm_eligible,
     case when landmark_day is not null and time_days_within_followup > landmark_day
          then time_days_within_followup - landmark_day end as aligned_time_days,
     event_within_followup as aligned_event,
@@ -130,4 +139,4 @@ select
     death_record_conflict,
     arm_conflict,
     data_quality_issue
-from falsification
+from aligned_falsification
