@@ -12,8 +12,11 @@ uv run --frozen python -m benchmarks.bench_simulation [--seeds 12] [--true-hr 0.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from analytics.simulation import headline
@@ -22,6 +25,16 @@ from simulation.audit import AuditConfig, markdown_table, run_audit
 from synthetic import calibration as cal
 
 SCENARIOS = {"calibrated death records": False, "complete death records": True}
+#: The recorded audit the study report shows where no local `als-eca simulate` has run (docs/results/README.md).
+RECORDED = Path(__file__).resolve().parents[1] / "docs" / "results" / "simulation_audit.json"
+
+
+def _commit() -> str:
+    """The code version measured: the commit, marked dirty when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=RECORDED.parents[2]).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no")
+                                                  else "")
 
 
 def main() -> None:
@@ -35,6 +48,8 @@ def main() -> None:
              "estimates.csv, has ~25 patients) against the conditional truth (the generator's HR) and the marginal "
              "truth among the treated (from their untreated potential outcomes; the HR is non-collapsible); the "
              "falsifications against HR 1.", ""]
+    recorded = {"recorded": {"by": "make bench (benchmarks/bench_simulation.py)", "commit": _commit(),
+                             "date": time.strftime("%Y-%m-%d", time.gmtime())}, "scenarios": {}}
     for name, complete in SCENARIOS.items():
         config = AuditConfig(seeds=tuple(range(1, args.seeds + 1)), true_hr=args.true_hr,
                              complete_death_records=complete, workers=os.cpu_count() or 1)
@@ -42,10 +57,13 @@ def main() -> None:
             _, summary = run_audit(config, Path(tmp),
                                    on_seed=lambda r, name=name: print(f"  {name}: seed {r['seed']} {r['seconds']:.0f} s "
                                                            f"{r['error'] or ''}", flush=True))
+            recorded["scenarios"][name] = json.loads((Path(tmp) / "summary.json").read_text())
         lines += [f"**{name}** ({args.seeds} seeds, {m.seconds / 60:.1f} min on {config.workers} workers)", "",
                   *markdown_table(headline(summary)), ""]
         print("\n".join(markdown_table(headline(summary))), flush=True)
     write_section("Simulation audit", lines)
+    RECORDED.parent.mkdir(parents=True, exist_ok=True)
+    RECORDED.write_text(json.dumps(recorded, indent=2) + "\n")
 
 
 if __name__ == "__main__":
