@@ -55,10 +55,7 @@ def test_simulate_runs_the_graph_per_seed_and_summarises_its_estimates(tmp_path)
     assert json.loads((out / "summary.json").read_text())["config"]["true_hr"] == 0.5
 
 
-def test_the_report_shows_the_audit_summary_or_how_to_run_it(tmp_path):
-    from als_eca.study.report import simulation_section
-
-    assert "als-eca simulate" in simulation_section(tmp_path / "absent.json").blocks[0]
+def _summary_doc(complete: bool) -> dict:
     rows = [{"analysis": a, "term": t, "truth_kind": k, "ci": ci, "seeds": 3, "estimable": 3, "truth": tr,
              "mean_hr": 0.4, "bias_log_hr": 0.1, "bias_mcse": 0.05, "empirical_se": 0.2, "coverage": 0.67,
              "coverage_mcse": 0.27, "ci_excludes_1": 1.0}
@@ -66,12 +63,40 @@ def test_the_report_shows_the_audit_summary_or_how_to_run_it(tmp_path):
                                     ("aligned", "group_single", "conditional", "robust", 0.36),
                                     ("aligned", "group_multiple", "conditional", "model", 0.36),
                                     ("falsification (aligned): placebo_halves", "treated", "null", "model", 1.0)]]
+    return {"config": {"seeds": [1, 2, 3], "true_hr": 0.36, "scale": 1.0, "hidden_selection": False,
+                       "complete_death_records": complete}, "failed_runs": {}, "summary": rows}
+
+
+def test_the_report_shows_the_local_audit_summary(tmp_path):
+    from als_eca.study.report import simulation_section
+
     path = tmp_path / "summary.json"
-    path.write_text(json.dumps({"config": {"seeds": [1, 2, 3], "true_hr": 0.36, "scale": 1.0,
-                                           "hidden_selection": False, "complete_death_records": True},
-                                "failed_runs": {}, "summary": rows}))
-    section = simulation_section(path)
-    assert "3 data sets" in section.blocks[0] and "complete PRO-ACT death records" in section.blocks[0]
-    table = section.blocks[1]
-    assert list(table["analysis"]) == ["aligned", "falsification (aligned): placebo_halves"]  # model CI, single-cycle term
+    path.write_text(json.dumps(_summary_doc(True)))
+    recorded = tmp_path / "recorded.json"
+    recorded.write_text(json.dumps({"recorded": {"by": "make bench", "commit": "abc1234", "date": "2026-11-26"},
+                                    "scenarios": {"calibrated": _summary_doc(False)}}))
+    section = simulation_section(path, recorded)  # a local audit wins over the recorded one
+    assert "3 data sets" in section.blocks[1] and "complete PRO-ACT death records" in section.blocks[1]
+    assert "abc1234" not in " ".join(b for b in section.blocks if isinstance(b, str))
+    table = section.blocks[2]
+    assert list(table["analysis"]) == ["aligned", "falsification (aligned): placebo_halves"]  # model CI, single-cycle
     assert list(table["estimable"]) == ["3/3", "3/3"]
+
+
+def test_without_a_local_audit_the_report_shows_the_recorded_one_labelled_or_how_to_run_one(tmp_path):
+    from als_eca.study.report import RECORDED_AUDIT, simulation_section
+
+    absent = tmp_path / "absent.json"
+    assert "Not run on this installation: `als-eca simulate" in simulation_section(absent, None).blocks[0]
+    assert "Not run on this installation: `als-eca simulate" in simulation_section(absent, absent).blocks[0]
+    recorded = tmp_path / "recorded.json"
+    recorded.write_text(json.dumps({"recorded": {"by": "make bench", "commit": "abc1234", "date": "2026-11-26"},
+                                    "scenarios": {"calibrated death records": _summary_doc(False),
+                                                  "complete death records": _summary_doc(True)}}))
+    blocks = simulation_section(absent, recorded).blocks
+    assert "commit abc1234 on 2026-11-26 - not recomputed by this run" in blocks[0]
+    assert blocks[1].startswith("Calibrated death records: 3 data sets") and len(blocks) == 5
+    assert blocks[3].startswith("Complete death records: 3 data sets")
+    # the record committed with the code is one the section can show
+    if RECORDED_AUDIT.is_file():
+        assert "not recomputed by this run" in simulation_section(absent).blocks[0]
