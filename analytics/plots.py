@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from analytics.survival import KaplanMeier
 
@@ -158,6 +159,13 @@ def forest_plot(
             va="center",
             fontsize=8,
         )
+    # Plain-number ticks at round values (matplotlib's log axis labels every minor tick as 2x10^-1 ..., which
+    # overlap on a narrow axis).
+    lo, hi = float(s["lower"].min()), float(s["upper"].max())
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo / 1.5 <= t <= hi * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Hazard ratio (95 % CI, log scale)")
     if title:
         ax.set_title(title)

@@ -29,6 +29,47 @@ def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     return out
 
 
+def _hr_ci(hr: float, lower: float, upper: float) -> str:
+    return "" if pd.isna(hr) else f"{hr:.2f} ({lower:.2f}-{upper:.2f})"
+
+
+def _falsification_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One line per analysis and comparison: pairs, deaths, HR with CI, whether it covers 1 (the label is the
+    section's text; as a column it wrapped into a tall narrow cell)."""
+    out = pd.DataFrame({
+        "rules": table["analysis"], "comparison": table["falsification"].str.replace("_", " "),
+        "pairs": table.get("pairs"),
+        "deaths (as treated / control)": [
+            "" if pd.isna(a) else f"{a:.0f} / {b:.0f}" for a, b in zip(table.get("deaths_treated"),
+                                                                        table.get("deaths_control"), strict=True)],
+        "HR (95 % CI)": [_hr_ci(*r) for r in zip(table["hr"], table["lower"], table["upper"], strict=True)],
+        "CI covers 1": table["covers_null"].map({True: "yes", False: "NO"}).fillna("n/a"),
+        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else _p(v)),
+    })
+    if table.get("note") is not None and table["note"].fillna("").astype(bool).any():
+        out["note"] = table["note"]
+    return out
+
+
+def _sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One line per sensitivity analysis, paired figures in one cell each so the table fits the page."""
+    def pair(a: str, b: str, fmt: str) -> list[str]:
+        return ["" if pd.isna(x) else f"{x:{fmt}} / {y:{fmt}}" for x, y in zip(table[a], table[b], strict=True)]
+
+    out = pd.DataFrame({
+        "analysis": table["analysis"], "pairs": table["pairs"],
+        "deaths BM-MSC / control": pair("deaths_treated", "deaths_control", ".0f"),
+        "RMST BM-MSC / control (days)": pair("rmst_treated", "rmst_control", ".0f"),
+        "HR single": table["hr_single"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        "HR multiple": table["hr_multiple"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else _p(v)),
+        "max |SMD| after": table["max_abs_smd_after"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+    })
+    if "note" in table and table["note"].fillna("").astype(bool).any():
+        out["note"] = table["note"]
+    return out
+
+
 def _p(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -167,7 +208,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "pooled trials found no survival benefit - and a random half of the placebo patients against the "
             "other half. Each runs under the replication's rules and under the aligned ones. A CI that excludes 1 "
             "shows a bias that the treatment comparison under the same rules may share.",
-            _display(frame("falsification", "falsification")),
+            _falsification_table(frame("falsification", "falsification")),
         ]),
         _section(outputs, "Design diagnostics and estimands of the replication", "analysis/matched_cohort",
                  ("matched_cohort",), lambda: [
@@ -197,7 +238,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "from the death file whenever they occurred but censors survivors at their last ALSFRS visit; when "
             "deaths are tracked beyond the visits, this shortens control survival and favours treatment - (c) "
             "shows by how much.",
-            _display(frame("sensitivity", "sensitivity")),
+            _sensitivity_table(frame("sensitivity", "sensitivity")),
         ]),
         _section(outputs, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
             f"Safety population: {numbers('safety_tables')['n_safety']} PMS patients; events within one year of the "

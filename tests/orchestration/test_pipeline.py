@@ -164,6 +164,7 @@ def test_the_study_report_is_self_contained_and_mirrors_the_paper(pipeline_run):
                   "progression speed", "Sensitivity analyses", "Safety"):
         assert title in html
     assert html.count("data:image/png;base64,") >= 6
+    assert html.count("<td>active vs placebo</td>") == 2  # the falsification under both analyses' rules
     assert 'src="http' not in html and "<link" not in html and "<script" not in html
 
 
