@@ -148,12 +148,18 @@ def fit_logistic(
 
 
 def propensity_score(
-    cohort: pd.DataFrame, treatment: str = "treated", extra_covariates: Sequence[str] = ()
+    cohort: pd.DataFrame, treatment: str = "treated", extra_covariates: Sequence[str] = (),
+    covariates: Sequence[str] = PS_COVARIATES,
 ) -> tuple[LogisticFit, np.ndarray]:
-    """Fit the paper's PS model (plus ``extra_covariates``) and return (fit, scores on the probability scale).
+    """Fit the PS model on ``covariates`` (the paper's by default; names of ``PS_COVARIATES``) plus
+    ``extra_covariates`` and return (fit, scores on the probability scale).
 
     MatchIt 4.x ``distance = "glm"`` uses the fitted probability itself (not the logit) as the distance.
     """
+    unknown = [c for c in covariates if c not in PS_COVARIATES]
+    if unknown or not covariates:
+        raise ValueError(f"unknown propensity covariate(s) {unknown}: one or more of {', '.join(PS_COVARIATES)}")
     x = design_covariates(cohort, extra_covariates)
+    x = x[[c for c in x.columns if c in covariates or c in extra_covariates]]
     fit = fit_logistic(x, cohort[treatment].astype(float).to_numpy())
     return fit, fit.fitted

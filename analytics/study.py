@@ -33,7 +33,7 @@ from analytics.diagnostics import (
 from analytics.estimands import e_value, rmst_contrast, survival_difference
 from analytics.matching import MatchResult, match_on_score
 from analytics.progression import iqr_mask
-from analytics.propensity import LogisticFit, design_covariates, propensity_score
+from analytics.propensity import PS_COVARIATES, LogisticFit, design_covariates, propensity_score
 from analytics.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
 #: The analysis input contract, the columns of ``mart_survival_cohort`` the study reads (tests/dbt checks each
@@ -151,8 +151,15 @@ def validate_cohort(cohort: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataF
     return df
 
 
-def cox_design(matched: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Cox design matrix (0/1 columns ``COX_TERMS``) from cohort columns."""
+def cox_terms(alsfrs_cut: float = ALSFRS_CUT, age_cut: float = AGE_CUT) -> list[str]:
+    """The Cox model's term names for the given cut points (the paper's: ``COX_TERMS``)."""
+    return [*COX_TERMS[:5], f"alsfrs_r_baseline_ge{alsfrs_cut:g}", f"age_ge{age_cut:g}"]
+
+
+def cox_design(matched: pd.DataFrame, alsfrs_cut: float = ALSFRS_CUT, age_cut: float = AGE_CUT) -> pd.DataFrame:
+    """The paper's Cox design matrix (0/1 columns, ``cox_terms(alsfrs_cut, age_cut)``) from cohort columns: the
+    injection groups (control reference), sex, onset site, riluzole, ALSFRS-R >= alsfrs_cut, age >= age_cut."""
+    names = cox_terms(alsfrs_cut, age_cut)
     return pd.DataFrame(
         {
             "group_single": (matched["group"] == "single").astype(float),
@@ -160,10 +167,8 @@ def cox_design(matched: pd.DataFrame) -> pd.DataFrame:
             "sex_male": (matched["sex"].astype(str).str.upper() == "M").astype(float),
             "onset_bulbar": (matched["onset_site"].astype(str).str.lower() == "bulbar").astype(float),
             "riluzole": matched["riluzole"].astype(float),
-            "alsfrs_r_baseline_ge31": (matched["alsfrs_r_baseline"].astype(float) >= ALSFRS_CUT).astype(
-                float
-            ),
-            "age_ge54": (matched["age"].astype(float) >= AGE_CUT).astype(float),
+            names[5]: (matched["alsfrs_r_baseline"].astype(float) >= alsfrs_cut).astype(float),
+            names[6]: (matched["age"].astype(float) >= age_cut).astype(float),
         },
         index=matched.index,
     )
@@ -192,6 +197,8 @@ class StudyResult:
     covariates: pd.DataFrame  # the PS design of every analysed patient, in the same order
     ratio: int  # controls requested per treated patient
     cox_terms: list[str] = field(default_factory=lambda: list(COX_TERMS))
+    survival_times: tuple[int, ...] = SURVIVAL_TIMES  # days at which survival and its difference are reported
+    rmst_min_at_risk: int = RMST_MIN_AT_RISK  # the RMST horizon rule
 
     @functools.cached_property
     def ph_test(self) -> pd.DataFrame:
@@ -205,7 +212,7 @@ class StudyResult:
         difference at 1-3 years with CIs, and the E-value of each injection group's HR and of its CI bound closer
         to 1 (deaths are common in ALS: the HR is converted to a risk ratio as for a common outcome)."""
         contrast = rmst_contrast(self.km["treated"], self.km["control"], self.tau)
-        difference = survival_difference(self.km["treated"], self.km["control"], SURVIVAL_TIMES)
+        difference = survival_difference(self.km["treated"], self.km["control"], self.survival_times)
         s = self.cox.summary(robust=False) if self.cox is not None else pd.DataFrame()
         evalues = {t: asdict(e_value(s.at[t, "hr"], s.at[t, "lower"], s.at[t, "upper"], rare=False))
                    for t in ("group_single", "group_multiple") if t in s.index}
@@ -226,7 +233,7 @@ class StudyResult:
                equipoise(self.scores.to_numpy(), treated_all),
                minimum_detectable_hr(int(e.sum()), float(tr.mean())),
                followup_parity(t, e, tr)]
-        horizon = rmst_horizon(t, tr)
+        horizon = rmst_horizon(t, tr, min_at_risk=self.rmst_min_at_risk)
         out.append(replace(horizon, passed=bool(self.tau <= horizon.value) if horizon.passed is not False else False,
                            detail=f"{horizon.detail}; tau used {self.tau:g} days",
                            values={**horizon.values, "tau": self.tau}))
@@ -241,7 +248,7 @@ class StudyResult:
 
         def km_block(k: KaplanMeier) -> dict:
             med, lo, hi = k.median()
-            at = k.survival_at(SURVIVAL_TIMES)
+            at = k.survival_at(self.survival_times)
             return {
                 "n": k.n,
                 "events": k.events,
@@ -323,15 +330,22 @@ def run_matched_analysis(
     caliper: float | None = None,
     ratio: int = 1,
     extra_ps_covariates: Sequence[str] = (),
+    ps_covariates: Sequence[str] = PS_COVARIATES,
+    rmst_min_at_risk: int = RMST_MIN_AT_RISK,
+    survival_times: Sequence[int] = SURVIVAL_TIMES,
+    alsfrs_cut: float = ALSFRS_CUT,
+    age_cut: float = AGE_CUT,
 ) -> StudyResult:
-    """PS (glm) -> greedy NN matching (MatchIt rule, ``caliper`` in SD of the score) -> outcomes on the matched set.
+    """PS (glm on ``ps_covariates`` + ``extra_ps_covariates``) -> greedy NN matching (MatchIt rule, ``caliper`` in
+    SD of the score) -> outcomes on the matched set. The defaults are the paper's (studies/nam2023.yml states
+    them; als_eca.study.spec passes a study's).
 
     ``tau`` for the RMST defaults to the largest time at which both arms of the matched set still have
-    ``RMST_MIN_AT_RISK`` patients at risk (an arm with fewer patients: the smaller of the two arms' last follow-up).
+    ``rmst_min_at_risk`` patients at risk (an arm with fewer patients: the smaller of the two arms' last follow-up).
     """
     extra = tuple(extra_ps_covariates)
     df = validate_cohort(cohort, extra)
-    ps_fit, ps = propensity_score(df, extra_covariates=extra)
+    ps_fit, ps = propensity_score(df, extra_covariates=extra, covariates=ps_covariates)
     m = match_on_score(df["subject_id"], df["treated"], ps, ratio=ratio, caliper=caliper)
     if m.pairs.empty:
         raise ValueError("no matched pairs (caliper too narrow?)")
@@ -350,11 +364,11 @@ def run_matched_analysis(
     km = {a: kaplan_meier(t[arm == a], e[arm == a]) for a in ("treated", "control")}
     lr = logrank_test(t, e, arm)
     if tau is None:  # the stated rule: as far as both arms still have RMST_MIN_AT_RISK patients at risk
-        horizon = rmst_horizon(t, arm == "treated", min_at_risk=RMST_MIN_AT_RISK)
+        horizon = rmst_horizon(t, arm == "treated", min_at_risk=rmst_min_at_risk)
         tau = float(horizon.value) if horizon.passed is not False else \
             float(min(t[arm == "treated"].max(), t[arm == "control"].max()))
     rmst = {a: km[a].rmst(tau) for a in ("treated", "control")}
-    x = cox_design(matched)
+    x = cox_design(matched, alsfrs_cut, age_cut)
     x = x.loc[
         :, (x != 0).any() & (x != 1).any()
     ]  # a constant term (e.g. no 'multiple' patient) is not estimable
@@ -388,6 +402,9 @@ def run_matched_analysis(
         treated=pd.Series(df["treated"].to_numpy(int), index=df["subject_id"].to_numpy()),
         covariates=covs.set_axis(df["subject_id"].to_numpy()),
         ratio=ratio,
+        cox_terms=cox_terms(alsfrs_cut, age_cut),
+        survival_times=tuple(int(t) for t in survival_times),
+        rmst_min_at_risk=rmst_min_at_risk,
     )
 
 

@@ -186,3 +186,25 @@ def test_within_followup_sensitivity_analysis_uses_the_within_followup_outcome(c
                                                 event=with_outcome["event_within_followup"]))
     assert within.to_json_dict() == direct.to_json_dict()
     assert within.km["control"].events < run_matched_analysis(cohort).km["control"].events
+
+
+def test_a_studys_cut_points_times_horizon_and_ps_covariates_reach_the_analysis(cohort):
+    """The options a study spec sets (als_eca.study.spec) change the analysis, not only its labels."""
+    from analytics.study import cox_design, run_matched_analysis
+
+    r = run_matched_analysis(cohort, alsfrs_cut=30, age_cut=60, survival_times=(180, 365), rmst_min_at_risk=20,
+                             ps_covariates=("age", "sex_male", "alsfrs_r_baseline"))
+    assert r.cox_terms[-2:] == ["alsfrs_r_baseline_ge30", "age_ge60"]
+    x = cox_design(r.matched, 30, 60)
+    assert (x["age_ge60"] == (r.matched["age"] >= 60).astype(float)).all()
+    assert set(r.cox.names) <= set(r.cox_terms)
+    assert list(r.ps_fit.coef.index) == ["intercept", "age", "sex_male", "alsfrs_r_baseline"]
+    doc = r.to_json_dict()
+    assert list(doc["km"]["treated"]["surv"]) == ["180", "365"]
+    horizon = next(d for d in r.diagnostics() if d.name == "rmst_horizon")
+    assert horizon.threshold == 20
+    paper = run_matched_analysis(cohort)
+    assert list(paper.ps_fit.coef.index)[1:] == ["age", "sex_male", "onset_bulbar", "alsfrs_r_baseline", "riluzole",
+                                                  "disease_duration_months"]
+    with pytest.raises(ValueError, match="unknown propensity covariate"):
+        run_matched_analysis(cohort, ps_covariates=("age", "weight"))
