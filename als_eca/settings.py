@@ -25,6 +25,7 @@ class Settings:
     pms_dir: Path  # ALS_ECA_PMS_DIR: a folder of pms_export_YYYY-MM-DD deliveries
     warehouse: Path  # ALS_ECA_WAREHOUSE: the DuckDB file
     snapshot_dir: Path  # ALS_ECA_SNAPSHOT_DIR: the analysts' read-only copy of the marts (DuckDB + Parquet)
+    study: Path = REPO_ROOT / "studies" / "nam2023.yml"  # ALS_ECA_STUDY: the study spec (als_eca/study/spec.py)
     repo_root: Path = REPO_ROOT
 
 
@@ -33,7 +34,8 @@ def _path(variable: str, default: str) -> Path:
     return path if path.is_absolute() else (REPO_ROOT / path)
 
 
-def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse: Path | None = None) -> Settings:
+def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse: Path | None = None,
+                 study: Path | None = None) -> Settings:
     """The settings now (not at import, so a changed environment is seen by the next run): an argument given here
     (`als-eca run --proact ...`) beats its environment variable, which beats the default."""
     warehouse = Path(warehouse).resolve() if warehouse is not None else _path("ALS_ECA_WAREHOUSE",
@@ -49,6 +51,7 @@ def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse:
         warehouse=warehouse,
         # By default next to the warehouse, so a second warehouse never overwrites another one's snapshot.
         snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", str(warehouse.parent / "snapshot")),
+        study=Path(study).resolve() if study is not None else _path("ALS_ECA_STUDY", "studies/nam2023.yml"),
     )
 
 

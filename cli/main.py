@@ -224,15 +224,18 @@ def run(
                                              "successful run.")] = False,
     wait: Annotated[bool, typer.Option(help="When another run is writing the warehouse, wait for it (--no-wait: "
                                             "fail at once, naming it).")] = True,
+    study: Annotated[Path | None, typer.Option(help="Study spec YAML (default: ALS_ECA_STUDY, else "
+                                                    "studies/nam2023.yml).")] = None,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
     from als_eca.settings import SettingsError
+    from als_eca.study.spec import StudySpecError
     from als_eca.warehouse_lock import WarehouseLocked
     from orchestration.run import run_pipeline
 
-    with _user_errors(SettingsError), _user_errors(WarehouseLocked, code=3):
+    with _user_errors(SettingsError), _user_errors(StudySpecError), _user_errors(WarehouseLocked, code=3):
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,
-                               on_wait=lambda message: typer.echo(message, err=True))
+                               on_wait=lambda message: typer.echo(message, err=True), study=study)
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:

@@ -13,7 +13,7 @@ import pandas as pd
 from als_eca.study.store import StepOutput
 from orchestration.analysis_io import ANALYSIS_IO_MANAGER
 from orchestration.markdown import md_table
-from orchestration.resources import WarehouseResource
+from orchestration.resources import SourcesResource, StudyResource, WarehouseResource
 
 STEPS_MODULE = "als_eca.study.steps"  # statistics and plots: scipy, matplotlib (~2.5 s to import)
 
@@ -104,10 +104,12 @@ def _on_matched_set(step: str, matched_cohort: StepOutput, *args) -> StepOutput:
 def _estimable_check(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=_key(name), name="estimable",
                     description="The step could make its estimate on this cohort (else the reason is recorded: too "
-                                "few patients or events, separation, a singular design, an empty group).")
+                                "few patients or events, separation, a singular design, an empty group). A step "
+                                "the study spec does not ask for passes, saying so.")
     def _check(step_output: StepOutput) -> dg.AssetCheckResult:
         reason = step_output.not_estimable
-        return dg.AssetCheckResult(passed=reason is None, severity=dg.AssetCheckSeverity.WARN,
+        requested = not (reason or "").startswith(_steps().NOT_REQUESTED)
+        return dg.AssetCheckResult(passed=reason is None or not requested, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"not_estimable": reason or "estimable"})
 
     return _check
@@ -115,6 +117,27 @@ def _estimable_check(name: str) -> dg.AssetChecksDefinition:
 
 # What every step asset shares: its group, and its output kept by the analysis IO manager.
 _STEP_ASSET = {"group_name": "analysis", "kinds": {"python"}, "io_manager_key": ANALYSIS_IO_MANAGER}
+
+
+@dg.asset(key=_key("provenance"), deps=[COHORT], **_STEP_ASSET,
+          description="Which data, code and study spec this run's results come from: run id, git commit (dirty "
+                      "flag), the study spec's hash and text, the PMS export date, every loaded file's sha256, "
+                      "package versions, the time; and whether the inputs were generated (synthetic).")
+def provenance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource,
+               study: StudyResource) -> dg.Output:
+    from pathlib import Path
+
+    from als_eca.provenance import collect
+
+    with warehouse.connect(read_only=True) as con:
+        record = collect(con, context.run_id, study.load().provenance(), Path(sources.proact_dir),
+                         Path(sources.pms_dir))
+    return dg.Output(StepOutput(record, documents={"provenance": record}), metadata={
+        "run_id": record["run_id"], "commit": record["code"]["commit"][:12] + (" (dirty)" if record["code"]["dirty"]
+                                                                              else ""),
+        "study": f"{record['study']['id']} ({record['study']['sha256'][:12]})",
+        "pms_export_date": str(record["pms_export"]["export_date"]), "input_files": len(record["inputs"]),
+        "synthetic": record["synthetic"] is not None})
 
 
 @dg.asset(key=_key("cohort_flow"), deps=[COHORT], **_STEP_ASSET,
@@ -126,13 +149,17 @@ def cohort_flow(warehouse: WarehouseResource) -> dg.Output:
         "eligible_proact": int(numbers["eligible"].get("PRO-ACT", 0))})
 
 
-@dg.asset(key=_key("aligned_analysis"), ins=_ins("cohort_flow"), **_STEP_ASSET,
+@dg.asset(key=_key("aligned_analysis"), ins=_ins("cohort_flow", "provenance"), **_STEP_ASSET,
           description="The aligned analysis (target-trial emulation, docs/study_design.md): time zero at a landmark "
                       "known in both arms (the second post-index ALSFRS-R), the paper's conditions for both arms, "
                       "deaths counted within each patient's observation window, one progression-speed definition; "
                       "its cohort flow, matched analysis, estimands and diagnostics with their verdicts.")
-def aligned_analysis(cohort_flow: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().named_analysis(cohort_flow.tables["cohort"], "aligned"))
+def aligned_analysis(cohort_flow: StepOutput, provenance: StepOutput, study: StudyResource) -> dg.Output:
+    spec = study.load().spec
+    if "aligned" not in spec.analyses:
+        return _output(_steps().not_requested(f"analyses: {list(spec.analyses)}"))
+    out = _steps().guarded(lambda: _steps().named_analysis(cohort_flow.tables["cohort"], "aligned",
+                                                           provenance.numbers, **spec.analysis_options()))
 
     def key_numbers(numbers: dict) -> dict:
         hr = numbers["cox"]["terms"]["group_single"]
@@ -147,8 +174,10 @@ def aligned_analysis(cohort_flow: StepOutput) -> dg.Output:
           description="Known-null falsification: the study's matched analysis of PRO-ACT active arms vs placebo (the "
                       "trials found no survival benefit) and of a random placebo half vs the other half, under the "
                       "replication's and the aligned rules; each HR should cover 1.")
-def falsification(cohort_flow: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().falsification(cohort_flow.tables["cohort"]))
+def falsification(cohort_flow: StepOutput, study: StudyResource) -> dg.Output:
+    spec = study.load().spec
+    out = _steps().guarded(lambda: _steps().falsification(cohort_flow.tables["cohort"], spec.analyses,
+                                                          **spec.analysis_options()))
     return _output(out)
 
 
@@ -167,19 +196,24 @@ def null_recovered(falsification: StepOutput) -> dg.AssetCheckResult:
 @dg.asset(key=_key("propensity_scores"), ins=_ins("cohort_flow"), **_STEP_ASSET,
           description="Propensity score: logistic regression (as R glm, unpenalised) of treatment on age, sex, onset "
                       "site, baseline ALSFRS-R, riluzole and disease duration, over the eligible cohort.")
-def propensity_scores(cohort_flow: StepOutput) -> dg.Output:
+def propensity_scores(cohort_flow: StepOutput, study: StudyResource) -> dg.Output:
+    spec = study.load().spec
+    if "replication" not in spec.analyses:
+        return _output(_steps().not_requested(f"analyses: {list(spec.analyses)}"))
     eligible = _eligible(cohort_flow)
     n_treated = int(eligible["treated"].sum())
-    out = _steps().guarded(lambda: _steps().propensity(eligible),
+    out = _steps().guarded(lambda: _steps().propensity(eligible, spec.analysis_options()["ps_covariates"]),
                            context=f"{n_treated} treated and {len(eligible) - n_treated} controls")
     return _output(out, lambda numbers: {"n": numbers["n"]})
 
 
-@dg.asset(key=_key("matched_cohort"), ins=_ins("cohort_flow", "propensity_scores"), **_STEP_ASSET,
+@dg.asset(key=_key("matched_cohort"), ins=_ins("cohort_flow", "propensity_scores", "provenance"), **_STEP_ASSET,
           description="1:1 greedy nearest-neighbour matching on the score in MatchIt's order, and the outcome "
                       "analysis of the matched set; writes results.json exactly as `als-eca analyze`.")
-def matched_cohort(cohort_flow: StepOutput, propensity_scores: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().matched_analysis(_eligible(cohort_flow)),
+def matched_cohort(cohort_flow: StepOutput, propensity_scores: StepOutput, provenance: StepOutput,
+                   study: StudyResource) -> dg.Output:
+    options = study.load().spec.analysis_options()
+    out = _steps().guarded(lambda: _steps().matched_analysis(_eligible(cohort_flow), provenance.numbers, **options),
                            needs={"propensity_scores": propensity_scores})
     if out.not_estimable:  # results.json, the `als-eca analyze` contract, then says why there are no results
         out.documents["results"] = out.numbers
@@ -250,8 +284,12 @@ def progression(warehouse: WarehouseResource, matched_cohort: StepOutput) -> dg.
 @dg.asset(key=_key("sensitivity"), ins=_ins("matched_cohort", "cohort_flow"), **_STEP_ASSET,
           description="Sensitivity analyses: progression speed added to the PS model; patients within the speed IQR; "
                       "control deaths counted only within the ALSFRS follow-up.")
-def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput) -> dg.Output:
-    out = _steps().guarded(lambda: _steps().sensitivity(_eligible(cohort_flow)),
+def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput, study: StudyResource) -> dg.Output:
+    spec = study.load().spec
+    if not spec.sensitivity or "replication" not in spec.analyses:
+        return _output(_steps().not_requested(f"sensitivity: {list(spec.sensitivity)}"))
+    out = _steps().guarded(lambda: _steps().sensitivity(_eligible(cohort_flow), spec.sensitivity,
+                                                        **spec.analysis_options()),
                            needs={"matched_cohort": matched_cohort})
     return _output(out)
 
@@ -266,7 +304,7 @@ def safety_tables(warehouse: WarehouseResource) -> dg.Output:
     return _output(out, lambda numbers: {"n_safety": n_safety})
 
 
-STUDY_STEPS = ("cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance",
+STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance",
                "survival", "cox_model", "progression", "sensitivity", "safety_tables")
 
 
@@ -281,9 +319,9 @@ def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.Mate
                                           "size_kib": round(path.stat().st_size / 1024, 1)})
 
 
-analysis_assets = [cohort_flow, aligned_analysis, falsification, propensity_scores, matched_cohort, balance, survival,
+analysis_assets = [provenance, cohort_flow, aligned_analysis, falsification, propensity_scores, matched_cohort, balance, survival,
                    cox_model, progression, sensitivity, safety_tables, study_report]
-ESTIMATED_STEPS = tuple(s for s in STUDY_STEPS if s != "cohort_flow")  # (the flow counts; it estimates nothing)
+ESTIMATED_STEPS = tuple(s for s in STUDY_STEPS if s not in ("provenance", "cohort_flow"))  # (they estimate nothing)
 
 
 def _design_check(name: str, table: str) -> dg.AssetChecksDefinition:

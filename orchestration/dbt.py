@@ -27,7 +27,7 @@ from packaging import version
 
 from als_eca.settings import DBT_PROJECT_DIR
 from als_eca.warehouse_lock import warehouse_lock
-from orchestration.resources import WarehouseResource
+from orchestration.resources import StudyResource, WarehouseResource
 
 _PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
 
@@ -90,9 +90,10 @@ def _newest_project_mtime() -> float:
     return max((p.stat().st_mtime for p in paths), default=0.0)
 
 
-def warehouse_vars(warehouse: Path) -> list[str]:
-    """The dbt arguments that point the profile at `warehouse` (profiles.yml reads `var('warehouse')`)."""
-    return ["--vars", json.dumps({"warehouse": str(warehouse)})]
+def warehouse_vars(warehouse: Path, extra: dict | None = None) -> list[str]:
+    """The dbt arguments that point the profile at `warehouse` (profiles.yml reads `var('warehouse')`), with the
+    study's vars (`extra`: cohort rules from the study spec)."""
+    return ["--vars", json.dumps({**(extra or {}), "warehouse": str(warehouse)})]
 
 
 @functools.cache
@@ -121,7 +122,8 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
         pool="duckdb_writer",
         name="dbt_warehouse",
     )
-    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                      study: StudyResource):
         from orchestration.analysis import warm_up
 
         warm_up()  # the analysis steps' imports, on the core dbt leaves idle
@@ -130,7 +132,8 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
         # been reported: dagster-dbt would raise at the end of the stream and lose them.
         # dbt writes the warehouse in its own process: it holds the run paths' shared writer lock meanwhile.
         with warehouse_lock(Path(warehouse.path), on_wait=context.log.warning):
-            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False,
+                                 study_vars=study.load().spec.dbt_vars())
             for event in invocation.stream():
                 if isinstance(event, dg.AssetCheckResult) and not event.passed:
                     failed.append(event)  # held back until dbt has let go of the DuckDB file
@@ -207,8 +210,8 @@ class WarehouseDbtResource(DbtCliResource):
 
     warehouse: str
 
-    def cli(self, args, **kwargs):
-        return super().cli([*args, *warehouse_vars(Path(self.warehouse))], **kwargs)
+    def cli(self, args, study_vars: dict | None = None, **kwargs):
+        return super().cli([*args, *warehouse_vars(Path(self.warehouse), study_vars)], **kwargs)
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:

@@ -21,7 +21,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
-    from orchestration.resources import SourcesResource, WarehouseResource
+    from orchestration.resources import SourcesResource, StudyResource, WarehouseResource
     from orchestration.schedules import schedules
     from orchestration.sensors import sensors
 
@@ -39,6 +39,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse), snapshot_dir=str(settings.snapshot_dir)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
+            "study": StudyResource(path=str(settings.study)),
             "dbt": dbt_resource(settings.warehouse),
             ANALYSIS_IO_MANAGER: analysis_io_manager,  # analysis step outputs, in <warehouse dir>/analysis/
         },

@@ -52,6 +52,18 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.path).resolve().parent
 
 
+class StudyResource(dg.ConfigurableResource):
+    """The study spec (ALS_ECA_STUDY, `als-eca run --study`; set `resources.study.config.path` in the launchpad to
+    run another study): cohort rules for dbt, matching and outcome options for the analysis (als_eca/study/spec.py)."""
+
+    path: str
+
+    def load(self):
+        from als_eca.study.spec import load_study
+
+        return load_study(Path(self.path))
+
+
 class SourcesResource(dg.ConfigurableResource):
     """Where the source files are: the PRO-ACT folder and the folder of PMS exports (ALS_ECA_PROACT_DIR/_PMS_DIR)."""
 

@@ -44,12 +44,14 @@ def run_pipeline(
     wait: bool = True,
     on_wait=None,
     skip: Sequence[str] = (),
+    study: Path | None = None,
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. The paths given here override the environment's; they reach every
     asset, check and the dbt profile through the resources of the definitions built for this run. `skip` (asset
     keys such as "analysis/study_report") leaves those assets and everything downstream of them out (the
     simulation audit needs the cohort and the matched analyses, not the report); such a partial run is not
-    recorded as the warehouse's last successful run."""
+    recorded as the warehouse's last successful run. `study`: the study spec (default ALS_ECA_STUDY, else
+    studies/nam2023.yml), validated before anything runs (als_eca.study.spec.StudySpecError)."""
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
@@ -57,8 +59,11 @@ def run_pipeline(
     from orchestration.definitions import build_definitions
     from orchestration.run_state import check, record_success, up_to_date
 
-    settings = get_settings(proact=proact, pms=pms, warehouse=warehouse)
+    from als_eca.study.spec import load_study
+
+    settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
+    load_study(settings.study)  # a study spec that does not validate: its keys and allowed values, nothing written
     skipped = RunSummary(True, "", [], [], 0, None, settings.warehouse, up_to_date=True,
                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=_report_path(settings))
     if not force and (previous := up_to_date(settings)):

@@ -65,12 +65,14 @@ def code_digest(repo_root: Path = REPO_ROOT) -> str:
 
 
 def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tuple[str, Prints]:
-    """(fingerprint, source prints) of what a run's result depends on: the sources by content, the code, and the
-    warehouse it writes."""
+    """(fingerprint, source prints) of what a run's result depends on: the sources by content, the code, the study
+    spec's content and the warehouse it writes."""
     prints = {**source_prints(settings.proact_dir, previous), **source_prints(settings.pms_dir, previous)}
     digest = hashlib.sha256(json.dumps(content(prints), sort_keys=True).encode())
     digest.update(code_digest(settings.repo_root).encode())
     digest.update(str(settings.warehouse).encode())
+    if Path(settings.study).is_file():  # (a missing spec fails the run's preflight)
+        digest.update(Path(settings.study).read_bytes())
     return digest.hexdigest(), prints
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,11 +50,20 @@ GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "
 NOT_ESTIMABLE_ERRORS = (ValueError, ArithmeticError)
 
 
+#: How a step that the study spec does not ask for says so (its `estimable` check passes: a choice, not a failure).
+NOT_REQUESTED = "not requested by the study spec"
+
+
+def not_requested(what: str) -> StepOutput:
+    return StepOutput.not_estimable_because(f"{NOT_REQUESTED} ({what})")
+
+
 def guarded(step: Callable[[], StepOutput], needs: Mapping[str, StepOutput] | None = None,
             context: str | None = None) -> StepOutput:
     """The step's output - or, when a step it needs was not estimable or this cohort cannot support its estimate,
     an output that says why (`{"not_estimable": reason}`, `context` describing the cohort), so the run goes on."""
-    reason = next((f"{name} not estimable ({out.not_estimable})" for name, out in (needs or {}).items()
+    reason = next((out.not_estimable if out.not_estimable.startswith(NOT_REQUESTED)  # (passed on as it is)
+                   else f"{name} not estimable ({out.not_estimable})" for name, out in (needs or {}).items()
                    if out.not_estimable), None)
     if reason is None:
         try:
@@ -85,10 +94,11 @@ def cohort_flow(cohort: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, {"cohort_flow": flow, "cohort": cohort})
 
 
-def propensity(cohort: pd.DataFrame) -> StepOutput:
-    """The paper's PS model (R glm, binomial) on the eligible cohort: coefficients with SE and p, and the scores."""
+def propensity(cohort: pd.DataFrame, ps_covariates: Sequence[str] | None = None) -> StepOutput:
+    """The PS model (R glm, binomial; the paper's covariates unless the study names others) on the eligible
+    cohort: coefficients with SE and p, and the scores."""
     df = validate_cohort(cohort)
-    fit, scores = propensity_score(df)
+    fit, scores = propensity_score(df, **({"covariates": ps_covariates} if ps_covariates else {}))
     coef = fit.summary().reset_index(names="term")
     table = pd.DataFrame({"subject_id": df["subject_id"].to_numpy(), "treated": df["treated"].to_numpy(),
                           "ps": scores})
@@ -97,13 +107,15 @@ def propensity(cohort: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, {"propensity_coefficients": coef, "propensity_scores": table})
 
 
-def matched_analysis(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
-                     ratio: int = 1) -> StepOutput:
+def matched_analysis(cohort: pd.DataFrame, provenance: dict | None = None, **options) -> StepOutput:
     """PS model, matching, and everything computed on the matched set (analytics.study): the results.json
     contract (as numbers and as the `results` document), the pairs, the scores used, the matched rows, and the
-    `StudyResult` itself for the steps after it."""
-    result = run_matched_analysis(cohort, tau=tau, caliper=caliper, ratio=ratio)
+    `StudyResult` itself for the steps after it. `options`: run_matched_analysis's (a study spec's
+    `analysis_options()`); `provenance` (als_eca.provenance) is recorded in results.json."""
+    result = run_matched_analysis(cohort, **options)
     results = result.to_json_dict()
+    if provenance is not None:
+        results["provenance"] = provenance
     matched = result.matched
     tables = {
         "matched_pairs": result.matching.pairs,
@@ -128,7 +140,7 @@ def diagnostics_table(results: dict) -> pd.DataFrame:
                          for d in results.get("diagnostics", [])])
 
 
-def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
+def named_analysis(cohort: pd.DataFrame, analysis: str, provenance: dict | None = None, **options) -> StepOutput:
     """One named analysis (analytics.study.ANALYSES) end to end on every patient's row: its own cohort flow, the
     matched analysis with its estimands and diagnostics (`<analysis>.json` has the results.json shape, plus the
     cohort flow), the diagnostics as a table and its KM figure - each part named `<analysis>_<part>`, apart from
@@ -136,7 +148,7 @@ def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
     own = analysis_cohort(cohort, analysis)
     own = own.assign(eligible=own["eligible"].astype(bool))
     flow = cohort_flow(own)
-    matched = matched_analysis(own[own["eligible"]])
+    matched = matched_analysis(own[own["eligible"]], provenance, **options)
     result = matched.objects["study_result"]
     numbers = {"analysis": analysis, "cohort_flow": flow.numbers, **matched.numbers}
     tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": matched.tables["diagnostics"],
@@ -147,11 +159,12 @@ def named_analysis(cohort: pd.DataFrame, analysis: str) -> StepOutput:
                       {f"{analysis}_{k}": v for k, v in figures.items()})
 
 
-def falsification(cohort: pd.DataFrame) -> StepOutput:
+def falsification(cohort: pd.DataFrame, analyses: Sequence[str] | None = None, **options) -> StepOutput:
     """Known-null falsification (analytics.falsification): the study's matched analysis of PRO-ACT active arms vs
     placebo and of two random placebo halves, under the replication's and the aligned rules, each with its HR, CI
-    and whether the CI covers 1."""
-    table = run_falsifications(cohort)
+    and whether the CI covers 1. `analyses`: the rules to run them under (default every named analysis);
+    `options`: run_matched_analysis's."""
+    table = run_falsifications(cohort, **({"analyses": tuple(analyses)} if analyses else {}), **options)
     return StepOutput({"analyses": table.to_dict(orient="records")}, {"falsification": table})
 
 
@@ -291,15 +304,17 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
     return StepOutput(numbers, tables, figures)
 
 
-def sensitivity(cohort: pd.DataFrame, tau: float | None = None, caliper: float | None = None,
-                ratio: int = 1) -> StepOutput:
+def sensitivity(cohort: pd.DataFrame, names: Sequence[str] | None = None, **options) -> StepOutput:
     """One row per sensitivity analysis of analytics.study (`sensitivity_variants`): (a) progression speed added
     to the PS model; (b) only patients within the speed IQR; (c) control deaths counted only within the ALSFRS
-    follow-up, when the cohort has that outcome. One that cannot be estimated here gets a note instead."""
+    follow-up, when the cohort has that outcome. One that cannot be estimated here gets a note instead. `names`:
+    the ones to run (default all); `options`: run_matched_analysis's."""
     labels = {"ps_with_speed": "PS model + progression speed", "speed_iqr": "progression speed within Q1-Q3",
               "within_followup": "control deaths counted only within ALSFRS follow-up"}
     rows = []
-    for name, run in sensitivity_variants(cohort, tau=tau, caliper=caliper, ratio=ratio).items():
+    for name, run in sensitivity_variants(cohort, **options).items():
+        if names is not None and name not in names:
+            continue
         try:
             r = run()
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # e.g. too few patients in the IQR
