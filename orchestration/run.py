@@ -55,11 +55,10 @@ def run_pipeline(
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
+    from als_eca.study.spec import load_study
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
     from orchestration.run_state import check, record_success, up_to_date
-
-    from als_eca.study.spec import load_study
 
     settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written

@@ -73,7 +73,7 @@ def _with_aligned_columns(rows: pd.DataFrame) -> pd.DataFrame:
     landmark = 60.0
     out = rows.assign(
         landmark_day=landmark, aligned_time_days=rows["time_days"] - landmark, aligned_event=rows["event"],
-        aligned_progression_speed=rows["progression_speed"] if "progression_speed" in rows else 0.5,
+        aligned_progression_speed=rows.get("progression_speed", 0.5),
         aligned_exclusion_reason=None)
     observed = out["time_days"] > landmark
     out["aligned_eligible"] = out["eligible"].astype(bool) & observed & (np.arange(len(out)) % 5 != 0)
