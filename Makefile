@@ -26,7 +26,8 @@ $(CURDIR)/.tools/bin/uv:
 .venv/.synced: uv.lock pyproject.toml | $(UV)
 	@# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines) every process
 	@# would otherwise recompile ~1,400 modules of Dagster, dbt and GX from source (~10 s per `als-eca run`).
-	$(UV) sync --frozen --compile-bytecode
+	@# --quiet: the ~150 lines of installed packages would bury the run's own output.
+	$(UV) sync --frozen --compile-bytecode --quiet
 	@touch $@
 
 setup: .venv/.synced  ## install the locked environment into .venv

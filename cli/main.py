@@ -215,6 +215,25 @@ def inspect(
         raise typer.Exit(code=1)
 
 
+def _headline(summary) -> list[str]:
+    """The lines a run ends with (als_eca.study.synopsis): the result, the checks, where the report is."""
+    import json
+
+    from als_eca.study.synopsis import headline_lines, synopsis
+
+    analysis = summary.warehouse.resolve().parent / "analysis"
+    provenance = analysis / "provenance.json"
+    record = json.loads(provenance.read_text()) if provenance.is_file() else {}
+    warned = sum(c.endswith("(WARN)") for c in summary.failed_checks)
+    checks = {"passed": summary.checks_evaluated - len(summary.failed_checks), "warned": warned,
+              "failed": len(summary.failed_checks) - warned}
+    if summary.up_to_date:  # nothing ran: the last run's figures, its checks not re-evaluated
+        checks = {}
+    lines = headline_lines(synopsis(analysis), checks, summary.report, (record.get("study") or {}).get("id", "?"),
+                           bool(record.get("synthetic")))
+    return [line for line in lines if not (summary.up_to_date and line.startswith("checks"))]
+
+
 @app.command()
 def run(
     proact: Annotated[Path | None, typer.Option(help="PRO-ACT folder (default: ALS_ECA_PROACT_DIR).")] = None,
@@ -226,6 +245,8 @@ def run(
                                             "fail at once, naming it).")] = True,
     study: Annotated[Path | None, typer.Option(help="Study spec YAML (default: ALS_ECA_STUDY, else "
                                                     "studies/nam2023.yml).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Dagster's full log, with dbt's line per node "
+                                                            "(default: one line per finished step).")] = False,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
     from als_eca.settings import SettingsError
@@ -235,16 +256,16 @@ def run(
 
     with _user_errors(SettingsError), _user_errors(StudySpecError), _user_errors(WarehouseLocked, code=3):
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,
-                               on_wait=lambda message: typer.echo(message, err=True), study=study)
+                               on_wait=lambda message: typer.echo(message, err=True), study=study,
+                               verbose=verbose)
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:
         typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
-    for label, path in (("analyst snapshot", summary.snapshot), ("study report", summary.report)):
-        if path is not None and path.exists():
-            typer.echo(f"{label}: {path}")
     for check in summary.failed_checks:
         typer.echo(f"check failed: {check}", err=True)
+    if summary.success:
+        typer.echo("\n".join(["", *_headline(summary)]))
     if not summary.success:
         typer.echo(f"error: {summary.failure}", err=True)
         raise typer.Exit(code=1)

@@ -313,9 +313,14 @@ STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification",
 def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.MaterializeResult:
     from als_eca.study.report import write_study_report
 
-    path = write_study_report(outputs, warehouse.directory / "report" / "study_report.html",
+    from als_eca.study.synopsis import synopsis_of, synopsis_rows
+
+    path = write_study_report(outputs, warehouse.directory / "report",
                               simulation=warehouse.directory / "simulation" / "summary.json")
-    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),
+    rows = synopsis_rows(synopsis_of({name: outputs[step].numbers for name, step in
+                                      (("aligned", "aligned_analysis"), ("replication", "matched_cohort"))}))
+    return dg.MaterializeResult(metadata={"synopsis": md_table(list(rows[0]), rows[1:]),
+                                          "report": dg.MetadataValue.path(str(path.resolve())),
                                           "size_kib": round(path.stat().st_size / 1024, 1)})
 
 

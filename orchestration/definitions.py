@@ -18,6 +18,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
+    from orchestration.progress import progress_logger
     from orchestration.dbt import build_dbt_assets, dbt_resource
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
@@ -45,6 +46,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         },
         # One DuckDB file, one writer: steps run one after another in the run's own process.
         executor=dg.in_process_executor,
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     )
 
 

@@ -45,13 +45,15 @@ def run_pipeline(
     on_wait=None,
     skip: Sequence[str] = (),
     study: Path | None = None,
+    verbose: bool = True,
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. The paths given here override the environment's; they reach every
     asset, check and the dbt profile through the resources of the definitions built for this run. `skip` (asset
     keys such as "analysis/study_report") leaves those assets and everything downstream of them out (the
     simulation audit needs the cohort and the matched analyses, not the report); such a partial run is not
     recorded as the warehouse's last successful run. `study`: the study spec (default ALS_ECA_STUDY, else
-    studies/nam2023.yml), validated before anything runs (als_eca.study.spec.StudySpecError)."""
+    studies/nam2023.yml), validated before anything runs (als_eca.study.spec.StudySpecError). `verbose`: Dagster's
+    console log at `log_level` (with dbt's line per node); else one line per finished step (`progress`)."""
     import dagster as dg
 
     from als_eca.settings import get_settings, preflight
@@ -82,9 +84,10 @@ def run_pipeline(
         previous, fingerprint, prints = check(settings)
         if not force and previous:
             return replace(skipped, run_id=previous)
+        loggers = {"console": {"config": {"log_level": log_level}}} if verbose else {"progress": {}}
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config={"loggers": loggers},
             raise_on_error=False,
             asset_selection=selection,
         )

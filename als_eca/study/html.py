@@ -47,7 +47,16 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px soli
 text-align:left}th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}
 .source{color:#777;font-size:.85em}figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
 img{max-width:100%}
+.banner{background:#b00020;color:#fff;padding:.6em 1em;font-weight:600;border-radius:4px}
+.synopsis{border:2px solid #444;padding:.2em 1em;margin:1em 0;background:#fbfbf7}
+pre{background:#f6f6f6;padding:.6em;font-size:.8em;white-space:pre-wrap;word-break:break-all}
 """
+
+
+@dataclass
+class Preformatted:
+    """A block shown as written (the study spec's text)."""
+    text: str
 
 
 def _block_html(block: Any) -> str:
@@ -55,13 +64,17 @@ def _block_html(block: Any) -> str:
         data = base64.b64encode(block.png).decode("ascii")
         return (f'<figure><img alt="{html.escape(block.caption)}" src="data:image/png;base64,{data}">'
                 f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+    if isinstance(block, Preformatted):
+        return f"<pre>{html.escape(block.text)}</pre>"
     if isinstance(block, pd.DataFrame):
         return block.to_html(index=False, na_rep="", escape=True, border=0)
     return f"<p>{html.escape(str(block))}</p>"
 
 
-def render_report(title: str, sections: list[Section], subtitle: str = "") -> str:
-    """Render the sections to a self-contained HTML document."""
+def render_report(title: str, sections: list[Section], subtitle: str = "", banner: str | None = None,
+                  synopsis: Section | None = None) -> str:
+    """Render the sections to a self-contained HTML document: `banner` (e.g. synthetic data) on top, then the
+    `synopsis` box, the contents and the sections."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     toc = "".join(f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>' for i, s in enumerate(sections))
     body = "".join(
@@ -72,11 +85,16 @@ def render_report(title: str, sections: list[Section], subtitle: str = "") -> st
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(subtitle)}</p><p class=source>generated {stamp}</p><ol>{toc}</ol>{body}</body></html>"
+        + (f'<p class="banner">{html.escape(banner)}</p>' if banner else "")
+        + f"<p>{html.escape(subtitle)}</p><p class=source>generated {stamp}</p>"
+        + (f'<div class="synopsis"><h2>{html.escape(synopsis.title)}</h2>'
+           + "".join(_block_html(b) for b in synopsis.blocks) + "</div>" if synopsis else "")
+        + f"<ol>{toc}</ol>{body}</body></html>"
     )
 
 
-def write_report(path: Path, title: str, sections: list[Section], subtitle: str = "") -> Path:
+def write_report(path: Path, title: str, sections: list[Section], subtitle: str = "", banner: str | None = None,
+                 synopsis: Section | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(title, sections, subtitle), encoding="utf-8")
+    path.write_text(render_report(title, sections, subtitle, banner, synopsis), encoding="utf-8")
     return path

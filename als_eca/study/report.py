@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from als_eca.study.html import Image, Section, write_report
+from als_eca.study.html import Image, Preformatted, Section, write_report
 from als_eca.study.store import StepOutput
 from analytics.progression import DAYS_PER_MONTH
 from analytics.simulation import headline
@@ -299,10 +299,107 @@ def simulation_section(summary_json: Path | None, recorded: Path | None = RECORD
     return Section(title, source, blocks)
 
 
-def write_study_report(outputs: Mapping[str, StepOutput], path: Path, simulation: Path | None = None) -> Path:
-    return write_report(
-        path,
-        "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
-        [*build_sections(outputs), simulation_section(simulation)],
+def _documents(outputs: Mapping[str, StepOutput]) -> dict[str, dict]:
+    """Each matched analysis' results (or why it has none), as stored: what the synopsis reads."""
+    return {name: outputs[step].numbers for name, step in (("aligned", "aligned_analysis"),
+                                                           ("replication", "matched_cohort")) if step in outputs}
+
+
+def synopsis_section(outputs: Mapping[str, StepOutput], provenance: dict) -> Section:
+    """The box a reader sees first: the study and its choices, then per analysis the cohorts, matched sets,
+    deaths, medians, HRs, log-rank p, RMST difference, max |SMD| and the diagnostics' verdicts."""
+    from als_eca.study.synopsis import synopsis_of, synopsis_rows
+
+    study = provenance.get("study") or {}
+    spec = _spec_of(study)
+    rows = synopsis_rows(synopsis_of(_documents(outputs)))
+    table = pd.DataFrame(rows[1:], columns=rows[0])
+    blocks = [f"Study {study.get('id', '?')} (spec {study.get('sha256', '?')[:12]}): "
+              + (f"{spec['title']}. Matching: {spec['matching']}; analyses: {', '.join(spec['analyses'])}; "
+                 f"sensitivity: {', '.join(spec['sensitivity']) or 'none'}. " if spec else "")
+              + f"Run {provenance.get('run_id', '?')}, code {_code(provenance)}, PMS export "
+              f"{(provenance.get('pms_export') or {}).get('export_date') or 'unknown'} (appendix: provenance).",
+              table]
+    return Section("Synopsis", "analysis/aligned_analysis, analysis/matched_cohort", blocks)
+
+
+def _spec_of(study: dict) -> dict | None:
+    """The recorded spec's main choices, read back from its text (the text is what was run)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(study.get("text") or "") or {}
+    except yaml.YAMLError:
+        return None
+    m = doc.get("matching") or {}
+    caliper = m.get("caliper")
+    return {"title": doc.get("title", ""), "analyses": doc.get("analyses", []), "sensitivity": doc.get("sensitivity")
+            or [], "matching": f"{m.get('method', 'nearest')} neighbour 1:{m.get('ratio', 1)}, "
+                                f"{'no caliper' if caliper is None else f'caliper {caliper} SD of the PS'}"}
+
+
+def _code(provenance: dict) -> str:
+    code = provenance.get("code") or {}
+    return f"{str(code.get('commit', '?'))[:12]}" + (" (uncommitted changes)" if code.get("dirty") else "")
+
+
+def provenance_section(provenance: dict) -> Section:
+    """Appendix: run id, code version, the study spec (hash and full text), the PMS export date, every input
+    file's checksum, package versions, the time - and the generator's record when the data are synthetic."""
+    if not provenance:
+        return Section("Appendix: provenance", "analysis/provenance", ["No provenance recorded for this run."])
+    facts = pd.DataFrame([
+        ("run id", provenance["run_id"]), ("generated", provenance["generated_at"]), ("code", _code(provenance)),
+        ("study spec", f"{provenance['study']['file']} (sha256 {provenance['study']['sha256']})"),
+        ("PMS export", f"{provenance['pms_export']['export_date']} ({provenance['pms_export']['folder']})"),
+        ("data", "SYNTHETIC - " + ", ".join(f"{k} {v}" for k, v in provenance["synthetic"].items())
+         if provenance.get("synthetic") else "as delivered (no generator record found)"),
+    ], columns=["item", "value"])
+    inputs = pd.DataFrame(provenance["inputs"])
+    if not inputs.empty:
+        inputs = inputs[["file", "sha256", "bytes", "rows_loaded", "rows_quarantined"]]
+    packages = pd.DataFrame(list(provenance["packages"].items()), columns=["package", "version"])
+    return Section("Appendix: provenance", "analysis/provenance", [
+        facts, "Input files as loaded (raw.load_audit): sha256 of the file as delivered.", inputs,
+        "Package versions:", packages, "The study spec as run:", Preformatted(provenance["study"]["text"]),
+    ])
+
+
+def banner(provenance: dict) -> str | None:
+    """The synthetic-data banner, when the generator's record was found beside the inputs."""
+    synthetic = provenance.get("synthetic")
+    if not synthetic:
+        return None
+    return (f"SYNTHETIC DATA - every result in this report was computed on data generated by `als-eca generate` "
+            f"(seed {synthetic.get('seed', '?')}, scale {synthetic.get('scale', '?')}, true HR "
+            f"{synthetic.get('true_treatment_hr', '?')}), not on patients.")
+
+
+def write_study_report(outputs: Mapping[str, StepOutput], report_dir: Path, simulation: Path | None = None) -> Path:
+    """Write the report under its study and run id (`report_dir/<study>/<run id>/study_report.html`, with
+    results.json and provenance.json beside it), point `report_dir/<study>/latest` at it and keep
+    `report_dir/study_report.html` as the stable link to the latest run's report. Returns the stable link."""
+    provenance = outputs["provenance"].numbers if "provenance" in outputs else {}
+    study_id = (provenance.get("study") or {}).get("id", "study")
+    run_dir = Path(report_dir) / study_id / (provenance.get("run_id") or "unknown-run")
+    spec = _spec_of(provenance.get("study") or {}) or {}
+    write_report(
+        run_dir / "study_report.html",
+        spec.get("title") or "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
+        [*build_sections(outputs), simulation_section(simulation), provenance_section(provenance)],
         subtitle="Reproduction of Nam et al. 2023 (Front. Aging Neurosci. 15:1148444) on the configured data.",
+        banner=banner(provenance), synopsis=synopsis_section(outputs, provenance),
     )
+    for name, doc in (("provenance.json", provenance), *((f"{k}.json", v) for k, v in _documents(outputs).items())):
+        (run_dir / name).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    _link(run_dir.parent / "latest", run_dir.name)
+    _link(Path(report_dir) / "study_report.html", f"{study_id}/latest/study_report.html")
+    return Path(report_dir) / "study_report.html"
+
+
+def _link(link: Path, target: str) -> None:
+    """(Re)point a relative symlink atomically: readers never see it missing."""
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target)
+    tmp.replace(link)
