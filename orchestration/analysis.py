@@ -312,7 +312,6 @@ STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification",
           description="The study report: one self-contained HTML file mirroring the paper.")
 def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.MaterializeResult:
     from als_eca.study.report import write_study_report
-
     from als_eca.study.synopsis import synopsis_of, synopsis_rows
 
     path = write_study_report(outputs, warehouse.directory / "report",

@@ -18,8 +18,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
-    from orchestration.progress import progress_logger
     from orchestration.dbt import build_dbt_assets, dbt_resource
+    from orchestration.progress import progress_logger
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
     from orchestration.resources import SourcesResource, StudyResource, WarehouseResource
