@@ -130,7 +130,7 @@ def provenance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     from als_eca.provenance import collect
 
     with warehouse.connect(read_only=True) as con:
-        record = collect(con, context.run_id, study.load().provenance(), Path(sources.proact_dir),
+        record = collect(con, context.run.run_id, study.load().provenance(), Path(sources.proact_dir),
                          Path(sources.pms_dir))
     return dg.Output(StepOutput(record, documents={"provenance": record}), metadata={
         "run_id": record["run_id"], "commit": record["code"]["commit"][:12] + (" (dirty)" if record["code"]["dirty"]

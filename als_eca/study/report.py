@@ -88,6 +88,8 @@ def _section(outputs: Mapping[str, StepOutput], title: str, asset: str, needs: t
     """A section of the report, or - when a step it needs could not make its estimate on this cohort - the
     section with the reason instead of numbers (never a crash, never a stale figure)."""
     reason = _not_estimable(outputs, needs)
+    if reason is not None and "not requested by the study spec" in reason:
+        return Section(title, asset, [f"Not run: {reason.split(': ', 1)[1]}."])
     if reason is not None:
         return Section(title, asset, [f"Not estimable on this cohort - {reason}."])
     return Section(title, asset, build())

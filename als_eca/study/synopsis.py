@@ -100,7 +100,7 @@ def analysis_line(name: str, s: dict) -> str:
     if "not_estimable" in s:
         return f"{name:<12} {s['not_estimable']}"
     failed = s["diagnostics_failed"]
-    return (f"{name:<12} {s['pairs']} pairs; deaths {s['deaths']['treated']} BM-MSC / {s['deaths']['control']} "
+    return (f"{name:<12} {s['pairs']} matched sets; deaths {s['deaths']['treated']} BM-MSC / {s['deaths']['control']} "
             f"control; HR single cycle {hr_text(s['hr'].get('group_single'))}; log-rank p {_p(s['logrank_p'])}; "
             f"max |SMD| {s['max_abs_smd']:.3f}; diagnostics {s['diagnostics_total'] - len(failed)}/"
             f"{s['diagnostics_total']} pass" + (f" (failed: {', '.join(failed)})" if failed else ""))

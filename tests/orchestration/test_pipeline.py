@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -352,3 +353,51 @@ def test_the_identifier_scan_runs_as_blocking_checks_on_every_mart_and_the_snaps
                                                               "publish/analyst_snapshot"}
     assert all(s.blocking for s in specs)
     assert not [c for c in pipeline_run.failed_checks if "no_direct_identifiers" in c]
+
+
+def test_the_run_records_its_provenance_and_keeps_its_report_under_its_run_id(pipeline_run, pipeline_data):
+    analysis = pipeline_run.warehouse.parent / "analysis"
+    record = json.loads((analysis / "results.json").read_text())["provenance"]
+    assert record["run_id"] == pipeline_run.run_id
+    assert record["study"]["id"] == "nam2023" and len(record["study"]["sha256"]) == 64
+    assert record["pms_export"]["export_date"] == sorted(p.name for p in (pipeline_data / "pms").iterdir())[-1][-10:]
+    files = [i for i in record["inputs"] if i["path"]]  # (pr.csv: not delivered, listed without a file)
+    assert "PROACT_DEMOGRAPHICS.csv" in {Path(i["path"]).name for i in files}
+    assert all(len(i["sha256"]) == 64 for i in files)
+    assert record["packages"]["dbt-core"].startswith("1.11")
+    report_dir = pipeline_run.warehouse.parent / "report"
+    run_dir = report_dir / "nam2023" / pipeline_run.run_id
+    assert (run_dir / "study_report.html").is_file() and (run_dir / "provenance.json").is_file()
+    assert (report_dir / "nam2023" / "latest").resolve() == run_dir.resolve()
+    assert pipeline_run.report.resolve() == (run_dir / "study_report.html").resolve()
+    html = pipeline_run.report.read_text()
+    assert "Appendix: provenance" in html and pipeline_run.run_id in html and record["study"]["sha256"] in html
+    # the generator's data carry its marker, so the banner shows (medium_data comes from `generate`)
+    assert ("SYNTHETIC DATA" in html) == (record["synthetic"] is not None)
+
+
+def test_a_second_study_spec_runs_without_code_changes_and_its_report_says_so(pipeline_run, pipeline_data,
+                                                                               tmp_path):
+    """studies/caliper02_ratio2_aligned.yml: caliper 0.2, 1:2, aligned only - beside the first study."""
+    from als_eca.settings import REPO_ROOT
+    from orchestration.run import run_pipeline
+
+    spec = REPO_ROOT / "studies" / "caliper02_ratio2_aligned.yml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        mp.delenv("DAGSTER_HOME", raising=False)
+        summary = run_pipeline(proact=pipeline_data / "proact", pms=pipeline_data / "pms",
+                               warehouse=tmp_path / "warehouse.duckdb", log_level="WARNING", study=spec)
+    assert summary.success, summary.failure
+    analysis = tmp_path / "analysis"
+    aligned = json.loads((analysis / "aligned_analysis.json").read_text())
+    pairs = aligned["matching"]["pairs"]
+    treated = {p[0] for p in pairs}
+    assert len(pairs) > len(treated)  # 1:2 - more than one control per matched treated patient
+    assert aligned["provenance"]["study"]["id"] == "caliper02-ratio2-aligned"
+    assert json.loads((analysis / "results.json").read_text())["not_estimable"].startswith(
+        "not requested by the study spec")
+    html = summary.report.read_text()
+    assert "caliper 0.2 SD of the PS" in html and "1:2" in html and "analyses: aligned;" in html
+    assert summary.report.resolve().parent.parent.name == "caliper02-ratio2-aligned"
+    assert not [c for c in summary.failed_checks if "estimable" in c]  # a step not asked for is no warning
