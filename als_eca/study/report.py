@@ -118,7 +118,7 @@ def _table1(balance: StepOutput) -> pd.DataFrame:
     for when, title in (("before", "Before matching (eligible)"), ("after", "After matching")):
         columns[(title, f"BM-MSC (N={n[when]['treated']})")] = table[f"treated_{when}"]
         columns[(title, f"PRO-ACT control (N={n[when]['control']})")] = table[f"control_{when}"]
-        columns[(title, "p")] = table[f"p_{when}"].map(lambda v: "" if pd.isna(v) else _p(v))
+        columns[(title, "p")] = table[f"p_{when}"].map(lambda v: "" if pd.isna(v) else _p(v).replace(" ", "\u00a0"))
         columns[(title, "SMD")] = table[f"smd_{when}"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     return pd.DataFrame(columns)
 
