@@ -39,18 +39,44 @@ def figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
+#: Screen: one readable column; a wide table scrolls inside its own box, never the page. Print (A4 portrait): smaller
+#: type, tables that wrap their cells to the page width, figures and small tables kept whole on a page, headings
+#: and the line introducing a table kept with what follows.
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;color:#222;
 line-height:1.45;padding:0 1em}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;
-text-align:left}th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}
-.source{color:#777;font-size:.85em}figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
-img{max-width:100%}
+.table{overflow-x:auto;margin:1em 0}
+table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;
+text-align:left;vertical-align:top}th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}
+thead th[colspan]{text-align:center}
+.source{color:#777;font-size:.85em}.source code{overflow-wrap:anywhere}
+figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
+img{max-width:100%;height:auto}
 .banner{background:#b00020;color:#fff;padding:.6em 1em;font-weight:600;border-radius:4px}
 .synopsis{border:2px solid #444;padding:.2em 1em;margin:1em 0;background:#fbfbf7}
-pre{background:#f6f6f6;padding:.6em;font-size:.8em;white-space:pre-wrap;word-break:break-all}
+pre{background:#f6f6f6;padding:.6em;font-size:.8em;white-space:pre-wrap;overflow-wrap:anywhere}
+.banner,.synopsis{-webkit-print-color-adjust:exact;print-color-adjust:exact;break-inside:avoid}
+@page{size:A4 portrait;margin:15mm 12mm 15mm 12mm}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:9.5pt;line-height:1.3}
+h1{font-size:16pt;margin-top:0}h2{font-size:12.5pt;margin-top:1.2em}
+h1,h2,h3{break-after:avoid;page-break-after:avoid;break-inside:avoid}
+h2+.source,p:has(+.table),p:has(+figure){break-after:avoid;page-break-after:avoid}
+p{orphans:3;widows:3}
+.table{overflow:visible;margin:.6em 0}
+table{font-size:7.5pt;max-width:100%}
+th,td{padding:1px 3px;overflow-wrap:break-word;hyphens:auto}
+thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
+.table.small,figure{break-inside:avoid;page-break-inside:avoid}
+img{max-height:140mm}
+th,tr:nth-child(even) td{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+a{color:inherit;text-decoration:none}
+}
 """
+
+#: A table of at most this many rows is kept whole on one printed page.
+SMALL_TABLE_ROWS = 25
 
 
 @dataclass
@@ -67,7 +93,9 @@ def _block_html(block: Any) -> str:
     if isinstance(block, Preformatted):
         return f"<pre>{html.escape(block.text)}</pre>"
     if isinstance(block, pd.DataFrame):
-        return block.to_html(index=False, na_rep="", escape=True, border=0)
+        size = " small" if len(block) <= SMALL_TABLE_ROWS else ""
+        return (f'<div class="table{size}">' + block.to_html(index=False, na_rep="", escape=True, border=0)
+                + "</div>")
     return f"<p>{html.escape(str(block))}</p>"
 
 

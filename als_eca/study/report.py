@@ -77,7 +77,53 @@ def _p(value: float | None) -> str:
 
 
 def _days(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.0f} days ({value / DAYS_PER_MONTH:.1f} months)"
+    """A median survival in a sentence; NR when it was not reached (None or NaN: the curve stayed above 50 %)."""
+    if value is None or pd.isna(value):
+        return "NR (not reached)"
+    return f"{value:.0f} days ({value / DAYS_PER_MONTH:.1f} months)"
+
+
+def _nr(value: float | None) -> str:
+    """A median or its confidence limit in a table: NR when not reached (analytics.survival gives NaN then)."""
+    return "NR" if value is None or pd.isna(value) else f"{value:.0f}"
+
+
+#: The legend under every Kaplan-Meier summary table: NR is never a blank cell.
+KM_LEGEND = ("NR: not reached (the survival curve, or its confidence limit, stayed above 50 %). A blank survival "
+             "cell is unknown: no patient of the group was followed that long.")
+
+
+def _km_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A Kaplan-Meier summary (steps._km_row's columns) as printed: group, N, deaths, median survival in days with
+    its 95 % CI - NR where not reached - and survival at 1, 2 and 3 years in %. The injection groups' control row
+    repeats the matched control arm's: shown once."""
+    if {"PRO-ACT control", "PRO-ACT control (matched)"} <= set(table["group"]):
+        table = table[table["group"] != "PRO-ACT control"]
+    out = pd.DataFrame({
+        "group": table["group"], "N": table["n"], "deaths": table["events"],
+        "median survival, days (95 % CI)": [
+            f"{_nr(m)} ({_nr(lo)}-{_nr(hi)})" for m, lo, hi in
+            zip(table["median_days"], table["median_lower"], table["median_upper"], strict=True)],
+    })
+    for column in [c for c in table.columns if c.startswith("surv_") and c.endswith("d")]:
+        days = int(column.removeprefix("surv_").removesuffix("d"))
+        label = f"survival at {days / 365:.0f} year{'s' if days > 365 else ''}, %" if days % 365 == 0 \
+            else f"survival at {days} days, %"
+        out[label] = table[column].map(lambda v: "" if pd.isna(v) else f"{100 * v:.1f}")
+    return out
+
+
+def _table1(balance: StepOutput) -> pd.DataFrame:
+    """Table 1 in a clinical report's layout: characteristic, then before and after matching BM-MSC and PRO-ACT
+    control (each with its N), p and SMD - two column groups under one header (steps.balance's `table1`)."""
+    table, n = balance.tables["table1"], balance.numbers["n"]
+    columns = {("", "Characteristic"): table["characteristic"]}
+    for when, title in (("before", "Before matching (eligible)"), ("after", "After matching")):
+        columns[(title, f"BM-MSC (N={n[when]['treated']})")] = table[f"treated_{when}"]
+        columns[(title, f"PRO-ACT control (N={n[when]['control']})")] = table[f"control_{when}"]
+        columns[(title, "p")] = table[f"p_{when}"].map(lambda v: "" if pd.isna(v) else _p(v).replace(" ", "\u00a0"))
+        columns[(title, "SMD")] = table[f"smd_{when}"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    return pd.DataFrame(columns)
 
 
 def _not_estimable(outputs: Mapping[str, StepOutput], names: tuple[str, ...]) -> str | None:
@@ -179,15 +225,19 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
         ]),
         _section(outputs, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",),
                  lambda: [
-            "Before matching:", _display(frame("balance", "table1_before")),
-            "After matching:", _display(frame("balance", "table1_matched")),
-            "Standardised mean differences (MatchIt's definition; target < 0.1):", _display(frame("balance", "smd")),
+            "Table 1 - baseline characteristics of the eligible patients and of the matched set:",
+            _table1(outputs["balance"]),
+            "p: Welch t-test (mean (SD) rows) or Pearson chi-square over all levels of the characteristic, with "
+            "Yates' correction for two levels (n (%) rows). SMD: standardised mean difference as MatchIt computes "
+            "it, (BM-MSC mean - control mean) / SD of all eligible BM-MSC patients (the same denominator before and "
+            "after matching; for a proportion p, SD = sqrt(p (1 - p))); the paper's balance target is |SMD| < 0.1.",
             Image("Love plot: absolute standardised mean differences before and after matching",
                   png("balance", "love_plot")),
         ]),
         _section(outputs, "Overall survival, matched set", "analysis/survival", ("survival",), lambda: [
             survival_text(),
-            _display(frame("survival", "km_summary")),
+            _km_table(frame("survival", "km_summary")),
+            KM_LEGEND,
             _display(frame("survival", "rmst")),
             Image("Kaplan-Meier curves with number at risk, matched set", png("survival", "km_matched")),
             Image("Kaplan-Meier curves by injection group", png("survival", "km_groups")),
@@ -230,7 +280,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             _display(frame("progression", "cafs"), drop=("horizon_days", "fs_variance")).T.reset_index().set_axis(
                 ["measure", "value"], axis=1),
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
-            _display(frame("progression", "korean")),
+            _km_table(frame("progression", "korean")),
+            KM_LEGEND,
             Image("Korean vs non-Korean BM-MSC patients", png("progression", "km_korean")),
         ]),
         _section(outputs, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [

@@ -20,7 +20,7 @@ from als_eca.study import figures as study_figures
 from als_eca.study.figures import RISK_TIMES
 from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
-from analytics.balance import table_one
+from analytics.balance import Characteristic, baseline_table, table_one
 from analytics.cafs import cafs_test
 from analytics.falsification import run_falsifications
 from analytics.plots import km_plot
@@ -168,8 +168,24 @@ def falsification(cohort: pd.DataFrame, analyses: Sequence[str] | None = None, *
     return StepOutput({"analyses": table.to_dict(orient="records")}, {"falsification": table})
 
 
+#: Table 1's rows as the report prints them (analytics.balance.baseline_table): label with unit and summary, the
+#: cohort column, the level counted, the SMD covariate (analytics.propensity.design_covariates' names).
+TABLE1_ROWS = (
+    Characteristic("Age, years, mean (SD)", "age"),
+    Characteristic("Sex, male, n (%)", "sex", "M", smd="sex_male"),
+    Characteristic("Onset site, bulbar, n (%)", "onset_site", "bulbar", smd="onset_bulbar"),
+    Characteristic("Riluzole, n (%)", "riluzole", 1),
+    Characteristic("ALSFRS-R at baseline, points, mean (SD)", "alsfrs_r_baseline"),
+    Characteristic("Disease duration, months, mean (SD)", "disease_duration_months"),
+)
+
+
 def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
-    """SMD before/after (MatchIt's definition), Table 1 with t / chi-square tests before and after, plots."""
+    """SMD before/after (MatchIt's definition), Table 1 with t / chi-square tests before and after, plots.
+
+    `table1` is the report's layout of the same tests (one row per characteristic: BM-MSC, control, p and SMD
+    before matching, then after; the arms' sizes in `numbers["n"]`); `table1_before` / `table1_matched` keep
+    every level with the test statistics."""
     smd = pd.DataFrame({
         "covariate": result.smd_before.index,
         "smd_before": result.smd_before["smd"].to_numpy(),
@@ -186,11 +202,20 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
     matched["arm"] = np.where(matched["treated"] == 1, "BM-MSC", "Control")
     t1_before = table_one(eligible, "arm", **spec)
     t1_after = table_one(matched, "arm", **spec)
+    before, after = (baseline_table(frame, "arm", "BM-MSC", "Control", TABLE1_ROWS, smd_table["smd"])
+                     for frame, smd_table in ((eligible, result.smd_before), (matched, result.smd_after)))
+    table1 = pd.concat([before.drop(columns="test").add_suffix("_before").rename(
+                            columns={"characteristic_before": "characteristic"}),
+                        after.drop(columns=["characteristic", "test"]).add_suffix("_after")], axis=1)
     treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
     figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated)}
     numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
-               "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all())}
-    return StepOutput(numbers, {"smd": smd, "table1_before": t1_before, "table1_matched": t1_after}, figures)
+               "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all()),
+               "n": {when: {"treated": int((frame["treated"] == 1).sum()), "control": int((frame["treated"] == 0).sum())}
+                     for when, frame in (("before", eligible), ("after", matched))},
+               "table1_tests": dict(zip(before["characteristic"], before["test"], strict=True))}
+    return StepOutput(numbers, {"smd": smd, "table1": table1, "table1_before": t1_before,
+                                "table1_matched": t1_after}, figures)
 
 
 def _km_row(label: str, km) -> dict:
