@@ -4,6 +4,13 @@ Counting (ICH E3 / MedDRA MSSO): a patient counts once per PT row, once per SOC 
 are counted separately. Percent = patients / N x 100 over the whole safety population N (257 in the paper),
 rounded half-up to 2 decimals (back pain 85/257 = 33.07 %). SOCs in the internationally agreed order
 (``soc_order`` 1-27), PTs within a SOC by decreasing patient count, then name.
+
+Exposure-adjusted rates (per 100 patient-years, PY = days / 365.25) over the one-year window: each patient is
+observed from the first injection (day 0) to min(365, end of follow-up or death). The event rate divides all
+events by the total exposure; the exposure-adjusted incidence rate (EAIR) divides the patients with a first event
+by the time at risk of a first event (to the first event's onset for those who had one, else the whole exposure),
+with the exact Poisson (Garwood) 95 % CI - R ``poisson.test``. An event without an onset day that cannot be
+placed before the first injection is placed on day 0 (the ADaM convention the marts use for partial dates).
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 AE_COLUMNS = (
     "subject_id",
@@ -25,6 +34,13 @@ AE_COLUMNS = (
     "within_one_year",
 )
 KINDS = {"ae": None, "adr": "adr", "sae": "serious"}
+#: The MedDRA version the paper coded its events with (Nam et al. 2023: MedDRA 25.0); the tables' captions name it.
+MEDDRA_VERSION = "25.0"
+#: The safety window: events on or before this day after the first injection (day 0).
+WINDOW_DAYS = 365
+DAYS_PER_YEAR = 365.25
+#: Patient-years per rate unit: rates per 100 PY.
+RATE_PER = 100.0
 #: Default inclusion thresholds of the paper's tables: AEs in >= 5 % of patients, all ADRs, SAEs in >= 1 %.
 DEFAULT_MIN_PCT = {"ae": 5.0, "adr": 0.0, "sae": 1.0}
 
@@ -125,3 +141,26 @@ def event_table(
     )
     out["soc_order"] = out["soc_order"].astype("Int64")
     return out
+
+
+def exposure_days(followup_end_day, window: float = WINDOW_DAYS) -> np.ndarray:
+    """Days each patient is observed within the window: min(window, end of follow-up or death), not below 0;
+    NaN where the end of follow-up is unknown (such a patient adds no patient-years)."""
+    end = np.asarray(pd.to_numeric(pd.Series(followup_end_day), errors="coerce"), dtype=float)
+    return np.where(np.isnan(end), np.nan, np.clip(end, 0.0, float(window)))
+
+
+def poisson_rate_ci(count: int, person_years: float, conf_level: float = 0.95,
+                    per: float = RATE_PER) -> tuple[float, float, float]:
+    """Rate per ``per`` person-years with the exact Poisson (Garwood 1936) CI, as R ``poisson.test(count, T)``:
+    lower = qchisq(a/2, 2x)/2 (0 when x = 0), upper = qchisq(1 - a/2, 2x + 2)/2, each over T. NaN without
+    exposure."""
+    if count < 0 or int(count) != count:
+        raise ValueError("count must be a non-negative integer")
+    if not np.isfinite(person_years) or person_years <= 0:
+        return (np.nan, np.nan, np.nan)
+    a = 1.0 - conf_level
+    lower = 0.0 if count == 0 else stats.chi2.ppf(a / 2, 2 * count) / 2
+    upper = stats.chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+    k = per / person_years
+    return (count * k, float(lower) * k, float(upper) * k)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from analytics_ref import close, load_expected
 
-from analytics.safety import cell, event_table, pct, safety_overview
+from analytics.safety import cell, event_table, exposure_days, pct, poisson_rate_ci, safety_overview
 
 
 def _ae() -> pd.DataFrame:
@@ -107,3 +109,21 @@ def test_validation():
         event_table(_ae().assign(soc_order=30), N)
     with pytest.raises(ValueError, match="positive"):
         pct(1, 0)
+
+
+def test_poisson_rate_ci_matches_r_poisson_test():
+    ref = load_expected("safety_reference")
+    assert len(ref["poisson"]) == 12
+    for r in ref["poisson"]:
+        rate, lo, hi = poisson_rate_ci(int(r["x"]), r["py"], conf_level=r["conf_level"])
+        close([rate, lo, hi], [r["rate_per_100"], r["lower_per_100"], r["upper_per_100"]], rtol=1e-9)
+    assert np.isnan(poisson_rate_ci(3, 0.0)[0])
+    with pytest.raises(ValueError, match="count"):
+        poisson_rate_ci(-1, 1.0)
+
+
+def test_exposure_days_window_and_unknown():
+    # follow-up to day 500 -> the window's 365; death on day 100 -> 100; unknown -> NaN; day 0 -> 0
+    got = exposure_days([500, 100, None, 0, 365])
+    np.testing.assert_array_equal(got[[0, 1, 3, 4]], [365, 100, 0, 365])
+    assert np.isnan(got[2])
