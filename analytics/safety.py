@@ -303,8 +303,10 @@ def first_event_summary(ae: pd.DataFrame, patients: pd.DataFrame, kinds=("ae", "
 # --- the clinical study report's layout (as rtables/tern lay such tables out) ---------------------------------
 
 NBSP = "\u00a0"
-#: How far a preferred term is indented under its SOC (non-breaking spaces: kept by HTML, survive escaping).
-PT_INDENT = NBSP * 4
+#: How far a preferred term is indented under its SOC: non-breaking spaces (HTML keeps them, escaping leaves them)
+#: behind a word joiner (U+2060, invisible): pandas' ``to_html`` strips leading whitespace, NBSP included, and the
+#: joiner is not whitespace.
+PT_INDENT = "\u2060" + NBSP * 4
 
 
 def _fmt_days(v: float) -> str:

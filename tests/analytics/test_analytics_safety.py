@@ -9,7 +9,7 @@ from analytics_ref import close, load_expected
 
 from analytics.safety import (
     DAYS_PER_YEAR,
-    NBSP,
+    PT_INDENT,
     cell,
     csr_event_table,
     csr_first_event,
@@ -216,11 +216,14 @@ def test_layout_soc_then_its_indented_pts():
     t = event_table(_ae(), N, "ae")
     shown = csr_event_table(t, N, "ae")
     labels = shown["System organ class / Preferred term"].tolist()
-    assert labels == ["Any adverse event", NERV, NBSP * 4 + "Headache", MSK, NBSP * 4 + "Back pain",
-                      NBSP * 4 + "Pain in extremity"]
+    assert labels == ["Any adverse event", NERV, PT_INDENT + "Headache", MSK, PT_INDENT + "Back pain",
+                      PT_INDENT + "Pain in extremity"]
     assert list(shown.columns[1:]) == [f"BM-MSC (N = {N}) n (%)", "events"]
     assert shown.iloc[4, 1:].tolist() == ["12 (12.00%)", "15"]
     assert csr_event_table(event_table(_ae(), N, "sae"), N, "sae").iloc[0, 0] == "Any serious adverse event"
+    # the indentation survives the report's HTML rendering (pandas strips leading whitespace, NBSP included)
+    html = shown.to_html(index=False, escape=True)
+    assert "<td>\u2060\u00a0\u00a0\u00a0\u00a0Headache</td>" in html and f"<td>{NERV}</td>" in html
 
 
 def test_time_to_first_event_censors_at_the_window_and_death():
