@@ -328,34 +328,32 @@ def _rate_columns(table: pd.DataFrame) -> dict:
     if "events_per_100py" not in table.columns:
         return {}
     return {
-        "events per 100 PY": [_fmt_rate(v) for v in table["events_per_100py"]],
-        "patients per 100 PY (95 % CI)": [_fmt_rate(*r) for r in zip(
+        "events / 100 PY": [_fmt_rate(v) for v in table["events_per_100py"]],
+        "patients / 100 PY (95 % CI)": [_fmt_rate(*r) for r in zip(
             table["eair_per_100py"], table["eair_lower"], table["eair_upper"], strict=True)],
     }
 
 
+def _csr(label_header: str, labels: list[str], table: pd.DataFrame, n_safety: int, arm: str) -> pd.DataFrame:
+    """Two header rows as rtables prints them: the arm with its N spanning its columns, then the statistics."""
+    stats_cols = {"n (%)": [n_pct(n, n_safety) for n in table["n_patients"]],
+                  "events": table["n_events"].astype(int).astype(str).tolist(), **_rate_columns(table)}
+    out = pd.DataFrame({("", label_header): labels, **{(f"{arm} (N = {n_safety})", k): v for k, v in stats_cols.items()}})
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out
+
+
 def csr_overview(overview: pd.DataFrame, n_safety: int, arm: str = "BM-MSC") -> pd.DataFrame:
-    """The overview as a report table: label, 'n (%)' with N in the header, events, rates when present."""
-    return pd.DataFrame({
-        "": overview["label"],
-        f"{arm} (N = {n_safety}) n (%)": [n_pct(n, n_safety) for n in overview["n_patients"]],
-        "events": overview["n_events"].astype(int).astype(str),
-        **_rate_columns(overview),
-    })
+    """The overview as a report table: label, 'n (%)' under the arm's N, events, rates when present."""
+    return _csr("", overview["label"].tolist(), overview, n_safety, arm)
 
 
 def csr_event_table(table: pd.DataFrame, n_safety: int, kind: str = "ae", arm: str = "BM-MSC") -> pd.DataFrame:
     """An ``event_table`` in the SOC-then-indented-PT layout: the total row ('Any adverse event'), then each SOC
-    followed by its PTs indented with non-breaking spaces; 'n (%)' with N in the header, events, rates when
-    present."""
+    followed by its PTs indented (``PT_INDENT``); 'n (%)' under the arm's N, events, rates when present."""
     labels = [TOTAL_LABELS[kind] if r.level == "total" else r.soc if r.level == "soc" else PT_INDENT + r.pt
               for r in table.itertuples(index=False)]
-    return pd.DataFrame({
-        "System organ class / Preferred term": labels,
-        f"{arm} (N = {n_safety}) n (%)": [n_pct(n, n_safety) for n in table["n_patients"]],
-        "events": table["n_events"].astype(int).astype(str),
-        **_rate_columns(table),
-    })
+    return _csr("System organ class / Preferred term", labels, table, n_safety, arm)
 
 
 def csr_first_event(summary: pd.DataFrame, days=INCIDENCE_DAYS) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def first_event_plot(curves: Mapping[str, KaplanMeier], risk_times: Sequence[flo
     ax.set_xticks(list(risk_times))
     ax.set_ylabel("Cumulative incidence (%)")
     ax.set_title(title, fontsize=11)
-    ax.legend(loc="upper left", frameon=False, fontsize=9)
+    ax.legend(loc="center right", frameon=False, fontsize=9)  # between the curves: AE high, SAE low
     ax.grid(axis="y", alpha=0.3)
     tab.set_ylim(-0.5, len(curves) - 0.5)
     tab.set_yticks(range(len(curves)))

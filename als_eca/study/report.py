@@ -256,20 +256,20 @@ def _safety_blocks(out: StepOutput) -> list:
     n_safety, meddra = n["n_safety"], n.get("meddra_version", "(version not recorded)")
     rates = "patient_years" in n
     counting = (f"MedDRA version {meddra}. Events with onset from the first injection (day 0) to day "
-                f"{n.get('window_days', 365)}. A patient counts once per row; n (%) = patients (% of N = "
-                f"{n_safety}), events = all events.")
+                f"{n.get('window_days', 365)}. A patient counts once per row; n (%) = patients (% of the safety "
+                f"population, N = {n_safety}), events = all events. A SOC row counts every event of the table's "
+                "kind in that SOC, also those of PTs below the table's threshold.")
     if rates:
         counting += (f" Exposure: each patient from the first injection to day {n['window_days']}, the end of "
                      f"follow-up or death, whichever came first - {n['patient_years']:.1f} patient-years (PY) over "
                      f"{n['patients_with_exposure']} patients. Events per 100 PY = all events / PY; patients per "
                      "100 PY = patients with a first event / their time at risk of it (to that event), with the "
-                     "exact Poisson 95 % CI.")
+                     "exact Poisson 95 % CI (the exposure-adjusted incidence rate).")
     blocks: list = [counting, "Overview of adverse events:", csr_overview(out.tables["safety_overview"], n_safety)]
     for kind, title in (("ae", "Table 2 - adverse events in at least 5 % of patients"),
                         ("adr", "Table 3 - adverse drug reactions (all)"),
                         ("sae", "Table 4 - serious adverse events in at least 1 % of patients")):
-        blocks += [f"{title}, by system organ class and preferred term (MedDRA {meddra}); a SOC row counts every "
-                   "event of the kind in that SOC, also those of PTs below the threshold:",
+        blocks += [f"{title}, by system organ class and preferred term (MedDRA {meddra}):",
                    csr_event_table(out.tables[f"{kind}_table"], n_safety, kind)]
     if rates and "first_event" in out.tables:
         blocks += ["Time to the first event (Kaplan-Meier; censored at the end of follow-up, death or day "

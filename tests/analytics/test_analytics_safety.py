@@ -198,8 +198,11 @@ def test_overview_with_rates_and_deaths_in_the_window():
     assert ov.loc["Deaths within the window", "n_patients"] == 1
     assert ov.loc["Adverse events", "label"] == "Patients with any adverse event"
     shown = csr_overview(ov.reset_index(), 4)
-    assert shown.columns[1] == "BM-MSC (N = 4) n (%)" and shown.iloc[0, 1] == "2 (50.00%)"
-    assert shown.iloc[0]["events"] == "4"
+    assert shown.columns[1] == ("BM-MSC (N = 4)", "n (%)") and shown.iloc[0, 1] == "2 (50.00%)"
+    assert shown.iloc[0, 2] == "4" and shown.iloc[0, 0] == "Patients with any adverse event"
+    assert shown.columns[4] == ("BM-MSC (N = 4)", "patients / 100 PY (95 % CI)")
+    x = 2 / ((10 + 0 + 200) / 365.25) * 100  # 347.9 per 100 PY
+    assert shown.iloc[0, 4].startswith(f"{x:.1f} (")
 
 
 def test_rates_need_a_known_exposure_for_every_patient_with_an_event():
@@ -215,15 +218,16 @@ def test_rates_need_a_known_exposure_for_every_patient_with_an_event():
 def test_layout_soc_then_its_indented_pts():
     t = event_table(_ae(), N, "ae")
     shown = csr_event_table(t, N, "ae")
-    labels = shown["System organ class / Preferred term"].tolist()
+    labels = shown[("", "System organ class / Preferred term")].tolist()
     assert labels == ["Any adverse event", NERV, PT_INDENT + "Headache", MSK, PT_INDENT + "Back pain",
                       PT_INDENT + "Pain in extremity"]
-    assert list(shown.columns[1:]) == [f"BM-MSC (N = {N}) n (%)", "events"]
+    assert list(shown.columns[1:]) == [(f"BM-MSC (N = {N})", "n (%)"), (f"BM-MSC (N = {N})", "events")]
     assert shown.iloc[4, 1:].tolist() == ["12 (12.00%)", "15"]
     assert csr_event_table(event_table(_ae(), N, "sae"), N, "sae").iloc[0, 0] == "Any serious adverse event"
     # the indentation survives the report's HTML rendering (pandas strips leading whitespace, NBSP included)
     html = shown.to_html(index=False, escape=True)
     assert "<td>\u2060\u00a0\u00a0\u00a0\u00a0Headache</td>" in html and f"<td>{NERV}</td>" in html
+    assert f'<th colspan="2" halign="left">BM-MSC (N = {N})</th>' in html  # the arm's N spans its columns
 
 
 def test_time_to_first_event_censors_at_the_window_and_death():
