@@ -295,13 +295,20 @@ def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput, study: Stud
 
 
 @dg.asset(key=_key("safety_tables"), deps=[ADVERSE_EVENTS, PATIENTS], **_STEP_ASSET,
-          description="Safety over the first year after the first injection: overview, AE (>= 5 %), ADR, SAE "
-                      "(>= 1 %) tables by SOC (internationally agreed order) then PT, 'n (%) [events]'.")
+          description="Safety over the first year after the first injection: overview, AE (>= 5 %), "
+                      "ADR, SAE (>= 1 %) tables by SOC (internationally agreed order) then PT, 'n (%)' and events, "
+                      "rates per 100 patient-years; time to the first AE and SAE (Kaplan-Meier).")
 def safety_tables(warehouse: WarehouseResource) -> dg.Output:
     ae = _read(warehouse, "SELECT * FROM marts.fct_adverse_event WHERE source = 'PMS'")
-    n_safety = int(_read(warehouse, "SELECT count(*) AS n FROM marts.dim_patient WHERE source = 'PMS'")["n"][0])
-    out = _steps().guarded(lambda: _steps().safety(ae, n_safety))
-    return _output(out, lambda numbers: {"n_safety": n_safety})
+    # The safety population is every PMS patient of dim_patient; its last_followup_day (days from the first
+    # injection) is the day of death, else the latest of last contact, last ALSFRS-R, last AE onset and last
+    # injection - the whole observation of the patient. (mart_survival_cohort's time_days is the survival
+    # analysis' censoring, defined only for its own rules; the exposure to AEs is the time the patient was seen.)
+    patients = _read(warehouse, "SELECT subject_id, last_followup_day AS followup_end_day, death_day "
+                                "FROM marts.dim_patient WHERE source = 'PMS'")
+    out = _steps().guarded(lambda: _steps().safety(ae, len(patients), patients))
+    return _output(out, lambda numbers: {"n_safety": numbers["n_safety"],
+                                         "patient_years": round(numbers["patient_years"], 1)})
 
 
 STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance",

@@ -293,19 +293,46 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "shows by how much.",
             _sensitivity_table(frame("sensitivity", "sensitivity")),
         ]),
-        _section(outputs, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",), lambda: [
-            f"Safety population: {numbers('safety_tables')['n_safety']} PMS patients; events within one year of the "
-            "first injection. Cells: n patients (% of the safety population) [events].",
-            _display(frame("safety_tables", "safety_overview"), drop=("pct",)),
-            "Table 2 - adverse events in at least 5 % of patients:",
-            _display(frame("safety_tables", "ae_table"), drop=("pct",)),
-            "Table 3 - adverse drug reactions:",
-            _display(frame("safety_tables", "adr_table"), drop=("pct",)),
-            "Table 4 - serious adverse events in at least 1 % of patients:",
-            _display(frame("safety_tables", "sae_table"), drop=("pct",)),
-        ]),
+        _section(outputs, "Safety (Tables 2-4)", "analysis/safety_tables", ("safety_tables",),
+                 lambda: _safety_blocks(outputs["safety_tables"])),
     ]
     return sections
+
+
+def _safety_blocks(out: StepOutput) -> list:
+    """The safety section in a clinical study report's layout (as rtables/tern lay it out): the overview, then
+    Tables 2-4 with each SOC followed by its PTs indented, 'n (%)' over the safety population N (in the header),
+    events and rates per 100 patient-years; the time to the first AE and SAE."""
+    from analytics.safety import csr_event_table, csr_first_event, csr_overview
+
+    n = out.numbers
+    n_safety, meddra = n["n_safety"], n.get("meddra_version", "(version not recorded)")
+    rates = "patient_years" in n
+    counting = (f"MedDRA version {meddra}. Events with onset from the first injection (day 0) to day "
+                f"{n.get('window_days', 365)}. A patient counts once per row; n (%) = patients (% of the safety "
+                f"population, N = {n_safety}), events = all events. A SOC row counts every event of the table's "
+                "kind in that SOC, also those of PTs below the table's threshold.")
+    if rates:
+        counting += (f" Exposure: each patient from the first injection to day {n['window_days']}, the end of "
+                     f"follow-up or death, whichever came first - {n['patient_years']:.1f} patient-years (PY) over "
+                     f"{n['patients_with_exposure']} patients. Events per 100 PY = all events / PY; patients per "
+                     "100 PY = patients with a first event / their time at risk of it (to that event), with the "
+                     "exact Poisson 95 % CI (the exposure-adjusted incidence rate).")
+    blocks: list = [counting, "Overview of adverse events:", csr_overview(out.tables["safety_overview"], n_safety)]
+    for kind, title in (("ae", "Table 2 - adverse events in at least 5 % of patients"),
+                        ("adr", "Table 3 - adverse drug reactions (all)"),
+                        ("sae", "Table 4 - serious adverse events in at least 1 % of patients")):
+        blocks += [f"{title}, by system organ class and preferred term (MedDRA {meddra}):",
+                   csr_event_table(out.tables[f"{kind}_table"], n_safety, kind)]
+    if rates and "first_event" in out.tables:
+        blocks += ["Time to the first event (Kaplan-Meier; censored at the end of follow-up, death or day "
+                   f"{n['window_days']}; NR = not reached, NE = not estimable). Cumulative incidence = 1 - KM: with "
+                   "death as a competing risk it slightly overstates the incidence.",
+                   csr_first_event(out.tables["first_event"])]
+        if "first_event" in out.figures:
+            blocks.append(Image("Cumulative incidence of the first adverse event and the first serious adverse "
+                                "event, with 95 % CI", out.figures["first_event"]))
+    return blocks
 
 
 #: The audit `make bench` records with the code (benchmarks/bench_simulation.py; docs/results/README.md), shown

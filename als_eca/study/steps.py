@@ -26,7 +26,15 @@ from analytics.falsification import run_falsifications
 from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
-from analytics.safety import event_table, safety_overview
+from analytics.safety import (
+    MEDDRA_VERSION,
+    WINDOW_DAYS,
+    event_table,
+    first_event_summary,
+    patient_years,
+    safety_overview,
+)
+from analytics.safety_plots import first_event_plot
 from analytics.study import (
     StudyResult,
     analysis_cohort,
@@ -359,12 +367,25 @@ def sensitivity(cohort: pd.DataFrame, names: Sequence[str] | None = None, **opti
     return StepOutput({"analyses": table.to_dict(orient="records")}, {"sensitivity": table})
 
 
-def safety(ae: pd.DataFrame, n_safety: int) -> StepOutput:
-    """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the first year after the first injection."""
-    overview = safety_overview(ae, n_safety)
-    tables = {"safety_overview": overview, "ae_table": event_table(ae, n_safety, "ae"),
-              "adr_table": event_table(ae, n_safety, "adr"), "sae_table": event_table(ae, n_safety, "sae")}
-    numbers = {"n_safety": n_safety,
+def safety(ae: pd.DataFrame, n_safety: int, patients: pd.DataFrame | None = None,
+           meddra_version: str = MEDDRA_VERSION) -> StepOutput:
+    """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the first year after the first injection, coded
+    with MedDRA `meddra_version`. With `patients` (subject_id, followup_end_day, death_day: days from the first
+    injection) also the rates per 100 patient-years of exposure in the window and the time to the first AE and
+    SAE (Kaplan-Meier table and cumulative-incidence figure)."""
+    overview = safety_overview(ae, n_safety, patients=patients)
+    tables = {"safety_overview": overview,
+              **{f"{kind}_table": event_table(ae, n_safety, kind, patients=patients) for kind in ("ae", "adr", "sae")}}
+    numbers = {"n_safety": n_safety, "meddra_version": meddra_version, "window_days": WINDOW_DAYS,
                **{r.category: {"patients": r.n_patients, "pct": r.pct, "events": r.n_events}
                   for r in overview.itertuples()}}
-    return StepOutput(numbers, tables)
+    figures = {}
+    if patients is not None:
+        first, curves = first_event_summary(ae, patients)
+        tables["first_event"] = first
+        numbers["patient_years"] = patient_years(patients)
+        numbers["patients_with_exposure"] = int(patients["followup_end_day"].notna().sum())
+        numbers["first_event"] = {r["kind"]: {"events": int(r["events"]), "median_days": r["median"]}
+                                  for r in first.to_dict(orient="records")}
+        figures["first_event"] = figure_png(first_event_plot(curves))
+    return StepOutput(numbers, tables, figures)

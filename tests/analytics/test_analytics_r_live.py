@@ -44,7 +44,8 @@ def _same(a, b):
 @pytest.mark.r
 @pytest.mark.parametrize(
     "script",
-    ["matching_reference", "survival_reference", "study_reference", "estimands_reference", "cafs_reference"],
+    ["matching_reference", "survival_reference", "study_reference", "estimands_reference", "cafs_reference",
+     "safety_reference"],
 )
 def test_r_scripts_reproduce_committed_expectations(script, tmp_path: Path):
     if not _have_r():
