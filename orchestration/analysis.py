@@ -298,7 +298,8 @@ def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput, study: Stud
           description="Safety over the first year after the first injection: overview, AE (>= 5 %), "
                       "ADR, SAE (>= 1 %) tables by SOC (internationally agreed order) then PT, 'n (%)' and events, "
                       "rates per 100 patient-years; time to the first AE and SAE (Kaplan-Meier).")
-def safety_tables(warehouse: WarehouseResource) -> dg.Output:
+def safety_tables(warehouse: WarehouseResource, study: StudyResource) -> dg.Output:
+    safety = study.load().spec.safety
     ae = _read(warehouse, "SELECT * FROM marts.fct_adverse_event WHERE source = 'PMS'")
     # The safety population is every PMS patient of dim_patient; its last_followup_day (days from the first
     # injection) is the day of death, else the latest of last contact, last ALSFRS-R, last AE onset and last
@@ -306,7 +307,8 @@ def safety_tables(warehouse: WarehouseResource) -> dg.Output:
     # analysis' censoring, defined only for its own rules; the exposure to AEs is the time the patient was seen.)
     patients = _read(warehouse, "SELECT subject_id, last_followup_day AS followup_end_day, death_day "
                                 "FROM marts.dim_patient WHERE source = 'PMS'")
-    out = _steps().guarded(lambda: _steps().safety(ae, len(patients), patients))
+    out = _steps().guarded(lambda: _steps().safety(ae, len(patients), patients, meddra_version=safety.meddra_version,
+                                                   min_pct=safety.min_pct))
     return _output(out, lambda numbers: {"n_safety": numbers["n_safety"],
                                          "patient_years": round(numbers["patient_years"], 1)})
 

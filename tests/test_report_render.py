@@ -125,8 +125,18 @@ def study_report(tmp_path_factory) -> Path:
     outputs.update(cohort_flow=steps.cohort_flow(cohort), propensity_scores=steps.propensity(eligible),
                    matched_cohort=matched, balance=steps.balance(result, cohort), survival=steps.survival(result),
                    cox_model=steps.cox(result))
+    from als_eca.provenance import code_version, package_versions
+    from als_eca.study.spec import load_study
+
+    record = {"run_id": "render-test", "generated_at": "2026-01-01T00:00:00Z", "code": code_version(),
+              "study": load_study().provenance(), "pms_export": {"folder": "pms_export_2022-01-31",
+                                                                 "export_date": "2022-01-31"},
+              "inputs": [{"source_table": "pms_dm", "file": "dm.csv", "path": "/x/dm.csv", "sha256": "0" * 64,
+                          "bytes": 10, "rows_read": 1, "rows_loaded": 1, "rows_quarantined": 0}],
+              "packages": package_versions(), "synthetic": {"seed": 1, "scale": 1.0, "true_treatment_hr": 0.36}}
+    outputs["provenance"] = StepOutput(record, documents={"provenance": record})
     out = tmp_path_factory.mktemp("render")
-    return write_study_report(outputs, out / "study_report.html", simulation=None)
+    return write_study_report(outputs, out, simulation=None)
 
 
 def test_the_report_renders_without_errors_broken_images_or_overflow(study_report, tmp_path):
@@ -223,3 +233,11 @@ def test_table_one_has_n_in_every_group_header_and_p_and_smd_before_and_after(st
     labels = [row[0] for row in rows[2:]]
     assert "Age, years, mean (SD)" in labels and "Onset site, bulbar, n (%)" in labels
     assert all(len(row) == 9 and all(cell for cell in row) for row in rows[2:])  # no blank cell
+
+
+def test_the_report_opens_with_the_banner_and_synopsis_and_ends_with_its_provenance(study_report):
+    page = study_report.read_text(encoding="utf-8")
+    banner, synopsis, appendix = (page.index(s) for s in ('class="banner"', '<div class="synopsis">',
+                                                          "Appendix: provenance</h2>"))
+    assert banner < synopsis < page.index("<ol>") < appendix
+    assert "render-test" in page and "onset_before_diagnosis_days: 365" in page  # run id, the spec's text

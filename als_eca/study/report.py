@@ -460,6 +460,7 @@ def write_study_report(outputs: Mapping[str, StepOutput], report_dir: Path, simu
     results.json and provenance.json beside it), point `report_dir/<study>/latest` at it and keep
     `report_dir/study_report.html` as the stable link to the latest run's report. Returns the stable link."""
     provenance = outputs["provenance"].numbers if "provenance" in outputs else {}
+    provenance = {} if "not_estimable" in provenance else provenance
     study_id = (provenance.get("study") or {}).get("id", "study")
     run_dir = Path(report_dir) / study_id / (provenance.get("run_id") or "unknown-run")
     spec = _spec_of(provenance.get("study") or {}) or {}

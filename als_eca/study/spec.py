@@ -91,7 +91,9 @@ class Rmst(_Strict):
 
 
 class Safety(_Strict):
-    window_days: int = Field(365, gt=0)
+    # The window is the marts' `within_one_year` (fct_adverse_event) and analytics.safety.WINDOW_DAYS: one year
+    # is the only window the marts compute, so it is the only value allowed.
+    window_days: Literal[365] = 365
     meddra_version: str = Field(min_length=1)
     min_pct: dict[Literal["ae", "adr", "sae"], float]
 

@@ -368,14 +368,16 @@ def sensitivity(cohort: pd.DataFrame, names: Sequence[str] | None = None, **opti
 
 
 def safety(ae: pd.DataFrame, n_safety: int, patients: pd.DataFrame | None = None,
-           meddra_version: str = MEDDRA_VERSION) -> StepOutput:
+           meddra_version: str = MEDDRA_VERSION, min_pct: Mapping[str, float] | None = None) -> StepOutput:
     """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the first year after the first injection, coded
     with MedDRA `meddra_version`. With `patients` (subject_id, followup_end_day, death_day: days from the first
     injection) also the rates per 100 patient-years of exposure in the window and the time to the first AE and
-    SAE (Kaplan-Meier table and cumulative-incidence figure)."""
+    SAE (Kaplan-Meier table and cumulative-incidence figure). `min_pct`: per table kind (ae, adr, sae) the share
+    of patients a PT needs to be listed (default the paper's)."""
     overview = safety_overview(ae, n_safety, patients=patients)
     tables = {"safety_overview": overview,
-              **{f"{kind}_table": event_table(ae, n_safety, kind, patients=patients) for kind in ("ae", "adr", "sae")}}
+              **{f"{kind}_table": event_table(ae, n_safety, kind, patients=patients,
+                                                  min_pct=(min_pct or {}).get(kind)) for kind in ("ae", "adr", "sae")}}
     numbers = {"n_safety": n_safety, "meddra_version": meddra_version, "window_days": WINDOW_DAYS,
                **{r.category: {"patients": r.n_patients, "pct": r.pct, "events": r.n_events}
                   for r in overview.itertuples()}}
