@@ -173,23 +173,30 @@ def calibration(
 def analyze(
     cohort: Annotated[Path, typer.Argument(help="CSV (or Parquet) with the columns of mart_survival_cohort.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and figures.")],
-    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the last time with 10 at risk in both arms).")] = None,
-    caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score.")] = None,
-    ratio: Annotated[int, typer.Option(help="Controls per treated patient (k:1 matching).")] = 1,
+    tau: Annotated[float | None, typer.Option(help="RMST horizon in days (default: the study's; nam2023: the last "
+                                                   "time with 10 at risk in both arms).")] = None,
+    caliper: Annotated[float | None, typer.Option(help="Caliper in SDs of the propensity score (default: the "
+                                                       "study's).")] = None,
+    ratio: Annotated[int | None, typer.Option(help="Controls per treated patient (default: the study's).")] = None,
+    study: Annotated[Path | None, typer.Option(help="Study spec YAML whose matching, outcome and horizon options "
+                                                    "apply (default: studies/nam2023.yml); flags override it.")] = None,
     analysis: Annotated[str, typer.Option(help="The rules: 'replication' (the paper's) or 'aligned' (time zero at a "
                                                "landmark known in both arms, outcome ascertained alike).")] = "replication",
 ) -> None:
     """Propensity-score matching and survival analysis of a cohort file; writes DIR/results.json, figures and the
     sensitivity analyses (the files the analysis assets write, under the same names)."""
     from als_eca.study.analyze import analyze_cohort_file
+    from als_eca.study.spec import StudySpecError, load_study
 
+    with _user_errors(StudySpecError):
+        loaded = load_study(study)
     if not cohort.is_file():
         raise _user_error(f"cohort file {cohort} {'is not a file' if cohort.exists() else 'does not exist'}")
     if out.exists() and not out.is_dir():
         raise _user_error(f"--out {out} is a file, not a folder")
     with _user_errors(ValueError, FileNotFoundError):
         results_path = analyze_cohort_file(cohort, out, tau=tau, caliper=caliper, ratio=ratio,
-                                           analysis=analysis)
+                                           analysis=analysis, study=loaded)
     typer.echo(f"results: {results_path}")
 
 

@@ -46,7 +46,7 @@ def test_analyze_writes_the_results_contract_and_figures(tmp_path):
                                             "riluzole", "alsfrs_r_baseline_ge31", "age_ge54"}
     # The command reproduces the library's numbers exactly (what the Dagster assets call).
     direct = run_matched_analysis(pd.read_csv(cohort, dtype={"subject_id": str}), tau=1000).to_json_dict()
-    assert written == json.loads(json.dumps(direct))
+    assert {k: v for k, v in written.items() if k != "provenance"} == json.loads(json.dumps(direct))
     for name in ("km_matched.png", "love_plot.png", "ps_overlap.png", "cox_forest.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The sensitivity analyses as the sensitivity asset writes them (this cohort has no within-follow-up outcome).
@@ -159,3 +159,29 @@ def test_a_second_run_waits_for_the_writer_or_fails_at_once_naming_it(tmp_path, 
         holder.kill()
     assert waited.exit_code == 0, waited.output
     assert f"waiting for warehouse {warehouse}" in waited.output and f"PID {holder.pid}" in waited.output
+
+
+def test_analyze_records_how_its_results_were_made(tmp_path):
+    """`als-eca analyze --caliper 0.1 --ratio 2` says so in results.json; --study takes a spec's options."""
+    import json
+    from pathlib import Path
+
+    from als_eca.settings import REPO_ROOT
+
+    cohort = Path(__file__).parent / "analytics" / "data" / "study_cohort.csv"
+    result = runner.invoke(app, ["analyze", str(cohort), "--out", str(tmp_path / "a"), "--caliper", "0.1",
+                                 "--ratio", "2"])
+    assert result.exit_code == 0, result.output
+    made = json.loads((tmp_path / "a" / "results.json").read_text())["provenance"]
+    assert made["options"]["caliper"] == 0.1 and made["options"]["ratio"] == 2
+    assert made["overridden_by_flags"] == ["caliper", "ratio"] and made["study"]["id"] == "nam2023"
+    assert len(made["cohort_sha256"]) == 64 and made["command"] == "als-eca analyze"
+    variant = REPO_ROOT / "studies" / "caliper02_ratio2_aligned.yml"
+    result = runner.invoke(app, ["analyze", str(cohort), "--out", str(tmp_path / "b"), "--study", str(variant)])
+    assert result.exit_code == 0, result.output
+    made = json.loads((tmp_path / "b" / "results.json").read_text())["provenance"]
+    assert (made["options"]["caliper"], made["options"]["ratio"], made["overridden_by_flags"]) == (0.2, 2, [])
+    bad = tmp_path / "bad.yml"
+    bad.write_text(variant.read_text().replace("ratio: 2", "ratio: two"))
+    result = runner.invoke(app, ["analyze", str(cohort), "--out", str(tmp_path / "c"), "--study", str(bad)])
+    assert result.exit_code == 2 and "matching.ratio" in result.output

@@ -25,18 +25,30 @@ def read_cohort(path: Path) -> pd.DataFrame:
 
 
 def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, caliper: float | None = None,
-                        ratio: int = 1, analysis: str = "replication") -> Path:
+                        ratio: int | None = None, analysis: str = "replication", study=None) -> Path:
     """Run the analysis and write `out/results.json`, the KM curves, love plot, PS overlap and Cox forest plot
     (`km_matched.png`, `love_plot.png`, `ps_overlap.png`, `cox_forest.png`) and the sensitivity analyses
     (`sensitivity.json`, `.parquet`); returns the results path. A cohort the matched analysis cannot support
     raises ValueError; a sensitivity analysis it cannot support is recorded as not estimable. `analysis` names the
-    rules (analytics.study.ANALYSES: `replication`, the paper's; `aligned`, the target-trial emulation)."""
+    rules (analytics.study.ANALYSES: `replication`, the paper's; `aligned`, the target-trial emulation). The
+    options are `study`'s (a loaded spec, default studies/nam2023.yml), each of tau, caliper and ratio overridden
+    when given; results.json records the options used, the spec, the cohort file's sha256 and the code version."""
+    from als_eca.ingest.checksum import sha256_file
+    from als_eca.provenance import code_version, package_versions
     from als_eca.study import figures, steps
+    from als_eca.study.spec import load_study
     from analytics.study import analysis_cohort, validate_cohort
 
+    study = study or load_study()
+    options = study.spec.analysis_options()
+    overrides = {k: v for k, v in (("tau", tau), ("caliper", caliper), ("ratio", ratio)) if v is not None}
+    options.update(overrides)
+    provenance = {"command": "als-eca analyze", "analysis": analysis, "cohort_file": str(Path(cohort_path).resolve()),
+                  "cohort_sha256": sha256_file(Path(cohort_path)), "options": options,
+                  "overridden_by_flags": sorted(overrides), "study": study.provenance(), "code": code_version(),
+                  "packages": package_versions()}
     cohort = analysis_cohort(read_cohort(Path(cohort_path)), analysis)
-    options = {"tau": tau, "caliper": caliper, "ratio": ratio}
-    matched = steps.matched_analysis(cohort, **options)
+    matched = steps.matched_analysis(cohort, provenance, **options)
     result = matched.objects["study_result"]
     treated = validate_cohort(cohort).set_index("subject_id")["treated"]
     pngs = {"km_matched": figures.km_matched(result), "love_plot": figures.love_plot(result),
@@ -45,5 +57,7 @@ def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, 
         pngs["cox_forest"] = figures.cox_forest(result)
     store = AnalysisStore(out)
     store.save_parts(StepOutput(figures=pngs, documents=matched.documents))
-    store.save_step("sensitivity", steps.guarded(lambda: steps.sensitivity(cohort, **options)))
+    names = study.spec.sensitivity
+    store.save_step("sensitivity", steps.guarded(
+        lambda: steps.sensitivity(cohort, names, **options) if names else steps.not_requested("sensitivity: []")))
     return store.path("results.json")
