@@ -16,7 +16,33 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from analytics.survival import KaplanMeier
 
-_COLOURS = ("#E7B800", "#2E9FDF", "#FC4E07", "#00AFBB", "#6A3D9A", "#33A02C")
+#: Okabe & Ito (2008), the colour-blind safe qualitative palette.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7"}
+
+#: One colour per arm in every figure (KM curves, risk tables, PS overlap): the key is the arm's label; a label
+#: with a trailing qualifier ("BM-MSC (matched)") takes its arm's colour (``arm_colour``). "BM-MSC" is all treated
+#: patients, whatever their number of injection cycles.
+ARM_COLOURS = {
+    "PRO-ACT control": OKABE_ITO["orange"],
+    "BM-MSC": OKABE_ITO["blue"],
+    "BM-MSC single cycle": OKABE_ITO["sky_blue"],
+    "BM-MSC multiple": OKABE_ITO["bluish_green"],
+    "Korean": OKABE_ITO["reddish_purple"],
+    "non-Korean": OKABE_ITO["vermillion"],
+}
+#: Curves that are no study arm (e.g. a test data set) take these, in order.
+_OTHER_COLOURS = (OKABE_ITO["black"], "#7F7F7F", OKABE_ITO["yellow"])
+
+
+def arm_colour(label: str, fallback_index: int = 0) -> str:
+    """The arm's colour: ``ARM_COLOURS[label]``, else that of the label without a trailing " (...)" qualifier,
+    else a neutral colour (black, grey, ...) by ``fallback_index``."""
+    base = label.rsplit(" (", 1)[0] if label.endswith(")") else label
+    for key in (label, base):
+        if key in ARM_COLOURS:
+            return ARM_COLOURS[key]
+    return _OTHER_COLOURS[fallback_index % len(_OTHER_COLOURS)]
 
 
 def _fmt_p(p: float) -> str:
@@ -46,7 +72,7 @@ def km_plot(
         step = max(1.0, float(np.ceil(tmax / 6 / 50) * 50))
         risk_times = np.arange(0, tmax + 1e-9, step)
     for i, (name, km) in enumerate(curves.items()):
-        c = _COLOURS[i % len(_COLOURS)]
+        c = arm_colour(name, i)
         tb = km.table
         x = np.concatenate([[0.0], tb["time"].to_numpy()])
         y = np.concatenate([[1.0], tb["surv"].to_numpy()])
@@ -92,8 +118,9 @@ def love_plot(
     fig = Figure(figsize=(6.5, 0.45 * len(names) + 1.5))
     ax = fig.add_subplot()
     y = np.arange(len(names))[::-1]
-    ax.scatter(b, y, marker="o", facecolors="none", edgecolors="#FC4E07", label="Before matching")
-    ax.scatter(a, y, marker="o", color="#2E9FDF", label="After matching")
+    # neutral colours: before/after are no arm (the arm colours mean an arm in every figure)
+    ax.scatter(b, y, marker="o", facecolors="none", edgecolors=_OTHER_COLOURS[1], label="Before matching")
+    ax.scatter(a, y, marker="o", color=_OTHER_COLOURS[0], label="After matching")
     for t in [threshold] if absolute else [-threshold, threshold]:
         ax.axvline(t, ls="--", color="grey", lw=0.8)
     ax.axvline(0, color="black", lw=0.6)
@@ -118,8 +145,9 @@ def ps_overlap(
     h1, _ = np.histogram(s[(t == 1) & keep], bins=edges)
     h0, _ = np.histogram(s[(t == 0) & keep], bins=edges)
     w = np.diff(edges)
-    ax.bar(edges[:-1], h1, width=w, align="edge", color="#2E9FDF", alpha=0.8, label="Treated")
-    ax.bar(edges[:-1], -h0, width=w, align="edge", color="#E7B800", alpha=0.8, label="Control")
+    ax.bar(edges[:-1], h1, width=w, align="edge", color=ARM_COLOURS["BM-MSC"], alpha=0.8, label="BM-MSC")
+    ax.bar(edges[:-1], -h0, width=w, align="edge", color=ARM_COLOURS["PRO-ACT control"], alpha=0.8,
+           label="PRO-ACT control")
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("Propensity score")
     ax.set_ylabel("Patients (control shown downwards)")
