@@ -124,7 +124,9 @@ def km_plot(
     ax.set_ylabel("Survival probability")
     ax.legend(loc="upper right", frameon=False)
     if p_value is not None:
-        ax.text(0.03 * right, 0.08, f"Log-rank {_fmt_p(p_value)}", fontsize=10)
+        # bottom right: clear of the median lines (bottom left) and of curves, which rarely reach it
+        ax.text(0.98, 0.04, f"Log-rank {_fmt_p(p_value)}", fontsize=10, ha="right", va="bottom",
+                transform=ax.transAxes, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 2})
     if title:
         ax.set_title(title)
     tab_ax.set_ylim(-0.5, n - 0.5)
@@ -173,14 +175,14 @@ def _mirrored_histogram(ax, s: np.ndarray, t: np.ndarray, edges: np.ndarray, tit
     h0, _ = np.histogram(s[t == 0], bins=edges)
     w = np.diff(edges)
     ax.bar(edges[:-1], h1, width=w, align="edge", color=ARM_COLOURS["BM-MSC"], alpha=0.85,
-           label=f"BM-MSC (n = {int((t == 1).sum())})", gid="BM-MSC")
+           label=f"BM-MSC (n = {int((t == 1).sum()):,})", gid="BM-MSC")
     ax.bar(edges[:-1], -h0, width=w, align="edge", color=ARM_COLOURS["PRO-ACT control"], alpha=0.85,
-           label=f"PRO-ACT control (n = {int((t == 0).sum())})", gid="PRO-ACT control")
+           label=f"PRO-ACT control (n = {int((t == 0).sum()):,})", gid="PRO-ACT control")
     ax.axhline(0, color="black", lw=0.6)
     top = max(1, int(h1.max(initial=0)), int(h0.max(initial=0))) * 1.1
     ax.set_ylim(-top, top)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):g}"))  # counts, downwards too
-    ax.set_xlim(0, 1)
+    ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("Propensity score")
     ax.set_title(title, fontsize=11)
     ax.legend(frameon=False, fontsize=8.5, loc="upper right")
@@ -192,10 +194,11 @@ def ps_overlap(
     scores: Sequence[float], treated: Sequence[int], matched: Sequence[bool] | None = None, bins: int = 30
 ) -> Figure:
     """Propensity-score histograms by arm, mirrored (BM-MSC up, PRO-ACT control down, counts of patients): all
-    patients given, and - with ``matched`` - a second panel of the matched ones only (same bins)."""
+    patients given, and - with ``matched`` - a second panel of the matched ones only (same bins, from 0 to the
+    largest score rounded up to 0.1)."""
     s = np.asarray(scores, dtype=float)
     t = np.asarray(treated).astype(int)
-    edges = np.linspace(0, 1, bins + 1)
+    edges = np.linspace(0, min(1.0, np.ceil(np.nanmax(s) * 10 + 1e-9) / 10), bins + 1)
     panels = [("All eligible patients", np.ones(len(s), bool))]
     if matched is not None:
         panels.append(("Matched patients", np.asarray(matched, dtype=bool)))
@@ -244,6 +247,8 @@ def forest_plot(
     ax.set_xscale("log")
     ax.set_yticks(y)
     ax.set_yticklabels([labels.get(i, i) for i in s.index])
+    ax.annotate("HR (95 % CI), p", xy=(1.02, 1.0), xycoords="axes fraction", va="bottom", fontsize=8,
+                fontweight="bold")
     for yy, (_, r) in zip(y, s.iterrows(), strict=True):
         ax.annotate(
             f"{r['hr']:.2f} ({r['lower']:.2f}-{r['upper']:.2f}), {_fmt_p(r['p'])}",
@@ -299,7 +304,7 @@ def consort_diagram(
     import textwrap
 
     matched_controls = pairs if matched_controls is None else matched_controls
-    fig = Figure(figsize=(12, 8.2))
+    fig = Figure(figsize=(12, 7.2))
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.94 if title else 0.98))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
@@ -333,8 +338,8 @@ def consort_diagram(
     match = _box(ax, 50, 25, f"Propensity-score matching, nearest neighbour without replacement\n"
                  f"matched 1:1: {pairs:,} pairs\nunmatched: {unmatched_c:,} {control_source} controls, "
                  f"{unmatched_t:,} {treated_source} patients", gid="matching")
-    for elig in eligible_boxes.values():
-        _arrow(ax, (0.5, 0), (0.5, 1), elig, match)
+    for source, elig in eligible_boxes.items():  # straight down into the (wide) matching box
+        _arrow(ax, (0.5, 0), (layout[source][0], 1), elig, ("data", match.get_bbox_patch()))
     analysed = _box(ax, 50, 6, f"Analysed matched set: {2 * pairs:,} patients\n"
                     f"{pairs:,} BM-MSC ({treated_source}) and {matched_controls:,} PRO-ACT controls",
                     gid="analysed", fontweight="bold")

@@ -183,7 +183,8 @@ def test_forest_plot_labels_terms_with_their_reference_level():
     r = load_data("rossi.csv")
     fig2 = forest_plot(fit_cox(r.week, r.arrest, r[["fin", "age", "prio"]]).summary(), labels={"fin": "Financial aid"})
     assert [t.get_text() for t in fig2.axes[0].get_yticklabels()] == ["Financial aid", "age", "prio"]
-    assert len(fig2.axes[0].texts) == 3 and _png(fig2)
+    assert [t.get_text() for t in fig2.axes[0].texts][0] == "HR (95 % CI), p"
+    assert len(fig2.axes[0].texts) == 1 + 3 and _png(fig2)
 
 
 def _flow() -> pd.DataFrame:
