@@ -122,13 +122,15 @@ def km_plot(
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Survival probability")
-    ax.legend(loc="upper right", frameon=False)
+    # above the plot, as survminer: inside it would cover the CI bands of curves that stay high
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=n, frameon=False, handlelength=1.5,
+              columnspacing=1.5)
     if p_value is not None:
         # bottom right: clear of the median lines (bottom left) and of curves, which rarely reach it
         ax.text(0.98, 0.04, f"Log-rank {_fmt_p(p_value)}", fontsize=10, ha="right", va="bottom",
                 transform=ax.transAxes, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 2})
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=26)
     tab_ax.set_ylim(-0.5, n - 0.5)
     tab_ax.set_yticks(range(n))
     tab_ax.set_yticklabels(list(curves)[::-1])
@@ -272,7 +274,7 @@ def forest_plot(
 
 
 def _box(ax, x: float, y: float, text: str, colour: str = "black", ha: str = "center", gid: str | None = None,
-         fontsize: float = 9, **kw):
+         fontsize: float = 10, **kw):
     return ax.text(x, y, text, ha=ha, va="center", multialignment="left" if ha != "center" else "center",
                    fontsize=fontsize, gid=gid, linespacing=1.35,
                    bbox={"boxstyle": "square,pad=0.6", "facecolor": "white", "edgecolor": colour, "lw": 1.2}, **kw)
@@ -294,7 +296,7 @@ def consort_diagram(
     treated_source: str = "PMS",
     control_source: str = "PRO-ACT",
     title: str | None = None,
-    wrap: int = 46,
+    wrap: int = 42,
 ) -> Figure:
     """CONSORT-style cohort flow: per source "all patients" -> "eligible", the exclusions (each step with its
     count) in a box beside that arrow; both eligible sets -> the 1:1 propensity-score matching (pairs, unmatched
@@ -304,7 +306,7 @@ def consort_diagram(
     import textwrap
 
     matched_controls = pairs if matched_controls is None else matched_controls
-    fig = Figure(figsize=(12, 7.2))
+    fig = Figure(figsize=(10, 6.8))
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.94 if title else 0.98))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
@@ -312,7 +314,7 @@ def consort_diagram(
     arm = {control_source: "PRO-ACT control", treated_source: "BM-MSC"}
     eligible_boxes, eligible_n = {}, {}
     # the control source left (its exclusions further left), the treated source right (its exclusions right)
-    layout = {control_source: (38.0, 30.0, "right"), treated_source: (62.0, 70.0, "left")}
+    layout = {control_source: (38.0, 32.0, "right"), treated_source: (62.0, 68.0, "left")}
     for source, (x, x_excl, excl_ha) in layout.items():
         rows = flow[flow["source"] == source]
         if rows.empty:
@@ -324,9 +326,10 @@ def consort_diagram(
         excluded = [(step.removeprefix("excluded: "), n) for step, n in by_step.items()
                     if step.startswith("excluded: ")]
         lines = [f"Excluded (n = {sum(n for _, n in excluded):,})"] + [
-            textwrap.fill(f"{reason} (n = {n:,})", wrap, initial_indent="\u2022 ", subsequent_indent="   ")
+            # (no break inside "(n = 631)": non-breaking spaces, which textwrap does not split on)
+            textwrap.fill(f"{reason} (n\u00a0=\u00a0{n:,})", wrap, initial_indent="\u2022 ", subsequent_indent="   ")
             for reason, n in excluded]
-        excl = _box(ax, x_excl, 69, "\n".join(lines), "#777777", ha=excl_ha, gid=f"excluded:{source}", fontsize=8.5)
+        excl = _box(ax, x_excl, 69, "\n".join(lines), "#777777", ha=excl_ha, gid=f"excluded:{source}", fontsize=9)
         eligible_n[source] = by_step.get("eligible", 0)
         elig = _box(ax, x, 45, f"{source}: eligible\nn = {eligible_n[source]:,}", colour, gid=f"eligible:{source}")
         eligible_boxes[source] = elig
@@ -335,7 +338,7 @@ def consort_diagram(
         _arrow(ax, (x, 69), (1 if excl_ha == "right" else 0, 0.5), "data", excl)
     unmatched_c = eligible_n.get(control_source, 0) - matched_controls
     unmatched_t = eligible_n.get(treated_source, 0) - pairs
-    match = _box(ax, 50, 25, f"Propensity-score matching, nearest neighbour without replacement\n"
+    match = _box(ax, 50, 25, f"Propensity-score matching\n(nearest neighbour, without replacement)\n"
                  f"matched 1:1: {pairs:,} pairs\nunmatched: {unmatched_c:,} {control_source} controls, "
                  f"{unmatched_t:,} {treated_source} patients", gid="matching")
     for source, elig in eligible_boxes.items():  # straight down into the (wide) matching box
