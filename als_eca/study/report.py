@@ -162,7 +162,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             Image("Cohort flow under the aligned rules: exclusions per source, eligible patients, 1:1 matching "
                   "and the analysed matched set", png("aligned_analysis", "aligned_flow_diagram")),
             Image("Kaplan-Meier curves from the landmark, aligned matched set: 95 % CI bands (log), + censored, "
-                  "dashed lines at the median where reached, number at risk every 12 months",
+                  "dashed lines at the median where reached, log-rank p, number at risk every 12 months",
                   png("aligned_analysis", "aligned_km")),
         ]),
         Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
