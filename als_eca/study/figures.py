@@ -1,22 +1,35 @@
-"""The figures of the matched analysis, built in one place for the analysis assets (als_eca.study.steps) and
-`als-eca analyze`, so both store the same PNG under the same name."""
+"""The figures of the study, built in one place for the analysis assets (als_eca.study.steps) and
+`als-eca analyze`, so both store the same PNG under the same name. Every arm has one colour in every figure
+(analytics.plots.ARM_COLOURS); the curve labels below are those arms' names."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pandas as pd
 
 from als_eca.study.html import figure_png
 from analytics import plots
 from analytics.study import StudyResult
+from analytics.survival import KaplanMeier
 
-RISK_TIMES = [0, 365, 730, 1095, 1460, 1825]
+#: The number-at-risk times (and x ticks) of every Kaplan-Meier figure: every this many months.
+RISK_EVERY_MONTHS = 12.0
 
 
-def km_matched(result: StudyResult, title: str = "Overall survival, matched set") -> bytes:
+def km_curves(curves: Mapping[str, KaplanMeier], p_value: float | None, title: str,
+              xlabel: str = "Time (months)") -> bytes:
+    """Kaplan-Meier curves (labels = arm names), 95 % CI bands, medians, log-rank p, number at risk every
+    `RISK_EVERY_MONTHS` months."""
+    return figure_png(plots.km_plot(curves, p_value=p_value, conf_int=True, every=RISK_EVERY_MONTHS, title=title,
+                                    xlabel=xlabel))
+
+
+def km_matched(result: StudyResult, title: str = "Overall survival, matched set",
+               xlabel: str = "Time (months)") -> bytes:
     """Kaplan-Meier curves of the matched set by arm, with the number at risk and the log-rank p."""
-    return figure_png(plots.km_plot(
-        {"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
-        p_value=result.logrank.p, risk_times=RISK_TIMES, title=title))
+    return km_curves({"BM-MSC (matched)": result.km["treated"], "PRO-ACT control (matched)": result.km["control"]},
+                     result.logrank.p, title=title, xlabel=xlabel)
 
 
 def love_plot(result: StudyResult) -> bytes:
@@ -25,15 +38,23 @@ def love_plot(result: StudyResult) -> bytes:
 
 
 def ps_overlap(result: StudyResult, treated: pd.Series) -> bytes:
-    """Propensity-score distributions by arm, all and matched; `treated` is the 0/1 treatment indicator indexed
-    by subject id (every analysed patient)."""
+    """Propensity-score distributions by arm, all eligible patients and the matched ones; `treated` is the 0/1
+    treatment indicator indexed by subject id (every analysed patient)."""
     ids = result.scores.index
     return figure_png(plots.ps_overlap(result.scores.to_numpy(), treated.reindex(ids).astype(int).to_numpy(),
                                        matched=ids.isin(result.matched["subject_id"])))
 
 
 def cox_forest(result: StudyResult) -> bytes:
-    """Forest plot of the Cox model's hazard ratios (the model must be estimable: `result.cox` not None)."""
+    """Forest plot of the Cox model's hazard ratios (the model must be estimable: `result.cox` not None), each
+    term labelled with its reference level (plots.COX_TERM_LABELS)."""
     summary = result.cox.summary(robust=False)
     terms = [t for t in result.cox_terms if t in summary.index]
     return figure_png(plots.forest_plot(summary.loc[terms], title="Cox model, matched set (HR, 95 % CI)"))
+
+
+def cohort_flow(flow: pd.DataFrame, pairs: int, matched_controls: int | None = None,
+                title: str = "Cohort flow") -> bytes:
+    """The CONSORT-style cohort flow diagram: `flow` as the cohort_flow step's table (source, step, patients),
+    `pairs` the matched pairs of the matched set."""
+    return figure_png(plots.consort_diagram(flow, pairs, matched_controls=matched_controls, title=title))

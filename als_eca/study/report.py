@@ -207,12 +207,21 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             _display(frame("aligned_analysis", "aligned_diagnostics")),
             "Cohort flow under the aligned rules:",
             frame("aligned_analysis", "aligned_cohort_flow"),
-            Image("Kaplan-Meier curves from the landmark, aligned matched set", png("aligned_analysis", "aligned_km")),
+            Image("Cohort flow under the aligned rules: exclusions per source, eligible patients, 1:1 matching "
+                  "and the analysed matched set", png("aligned_analysis", "aligned_flow_diagram")),
+            Image("Kaplan-Meier curves from the landmark, aligned matched set: 95 % CI bands (log), + censored, "
+                  "dashed lines at the median where reached, log-rank p, number at risk every 12 months",
+                  png("aligned_analysis", "aligned_km")),
         ]),
         Section("Cohort flow (Figure 1)", "analysis/cohort_flow", [
             f"Eligible: {flow['eligible'].get('PMS', 0)} BM-MSC (PMS) patients and "
             f"{flow['eligible'].get('PRO-ACT', 0)} PRO-ACT placebo controls; matched 1:1: {pairs}.",
             frame("cohort_flow", "cohort_flow"),
+            # (the diagram is the balance step's, which has both the flow and the matched pairs)
+            *([Image("Cohort flow diagram: per source all patients, each exclusion with its count, eligible "
+                     "patients; 1:1 propensity-score matching and the analysed matched set",
+                     png("balance", "cohort_flow_diagram"))]
+              if _not_estimable(outputs, ("balance",)) is None else []),
         ]),
         _section(outputs, "Propensity score and matching", "analysis/propensity_scores, analysis/matched_cohort",
                  ("propensity_scores", "matched_cohort"), lambda: [
@@ -220,7 +229,9 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "and disease duration; 1:1 greedy nearest-neighbour matching without replacement in MatchIt's order.",
             _display(frame("propensity_scores", "propensity_coefficients")),
             # (the figure is the balance step's: shown only when that step could draw it)
-            *([Image("Propensity-score distributions, all and matched", png("balance", "ps_overlap"))]
+            *([Image("Propensity-score distributions by arm (BM-MSC upwards, PRO-ACT control downwards, number of "
+                     "patients): all eligible patients (left) and the matched patients (right)",
+                     png("balance", "ps_overlap"))]
               if _not_estimable(outputs, ("balance",)) is None else []),
         ]),
         _section(outputs, "Baseline characteristics (Table 1) and balance", "analysis/balance", ("balance",),
@@ -239,8 +250,10 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             _km_table(frame("survival", "km_summary")),
             KM_LEGEND,
             _display(frame("survival", "rmst")),
-            Image("Kaplan-Meier curves with number at risk, matched set", png("survival", "km_matched")),
-            Image("Kaplan-Meier curves by injection group", png("survival", "km_groups")),
+            Image("Kaplan-Meier curves by arm, matched set: 95 % CI bands (log), + censored, dashed lines at the "
+                  "median where reached, log-rank p, number at risk every 12 months", png("survival", "km_matched")),
+            Image("Kaplan-Meier curves by injection group, matched set (same conventions; log-rank test of the three "
+                  "groups)", png("survival", "km_groups")),
             "Pairwise log-rank tests between injection groups (no multiplicity adjustment):",
             _display(frame("survival", "pairwise_logrank")) if "pairwise_logrank" in outputs["survival"].tables
             else "n/a",
@@ -252,7 +265,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "Variance clustered on the matched pair (robust SE):",
             _display(frame("cox_model", "cox_robust")),
             _display(frame("cox_model", "cox_zph")),
-            Image("Forest plot, hazard ratios with 95 % confidence intervals", png("cox_model", "cox_forest")),
+            Image("Forest plot: hazard ratios with 95 % confidence intervals (model-based SE), each term against its "
+                  "reference level, log scale", png("cox_model", "cox_forest")),
         ]),
         _section(outputs, "Known-null falsification", "analysis/falsification", ("falsification",), lambda: [
             "The study's own matched analysis on comparisons whose true effect is null: PRO-ACT patients of the "
@@ -282,7 +296,8 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             "Survival of matched BM-MSC patients, Korean vs non-Korean:",
             _km_table(frame("progression", "korean")),
             KM_LEGEND,
-            Image("Korean vs non-Korean BM-MSC patients", png("progression", "km_korean")),
+            Image("Kaplan-Meier curves, matched BM-MSC patients, Korean vs non-Korean (same conventions as above)",
+                  png("progression", "km_korean")),
         ]),
         _section(outputs, "Sensitivity analyses", "analysis/sensitivity", ("sensitivity",), lambda: [
             "(a) progression speed added to the propensity model; (b) only patients between the first and third "

@@ -17,13 +17,10 @@ import pandas as pd
 
 from als_eca.settings import DBT_PROJECT_DIR
 from als_eca.study import figures as study_figures
-from als_eca.study.figures import RISK_TIMES
-from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
 from analytics.balance import Characteristic, baseline_table, table_one
 from analytics.cafs import cafs_test
 from analytics.falsification import run_falsifications
-from analytics.plots import km_plot
 from analytics.progression import alsfrs_change, compare_groups, subgroup_survival
 from analytics.propensity import propensity_score
 from analytics.safety import (
@@ -161,8 +158,13 @@ def named_analysis(cohort: pd.DataFrame, analysis: str, provenance: dict | None 
     numbers = {"analysis": analysis, "cohort_flow": flow.numbers, **matched.numbers}
     tables = {"cohort_flow": flow.tables["cohort_flow"], "diagnostics": matched.tables["diagnostics"],
               "matched_pairs": matched.tables["matched_pairs"]}
-    title = f"Overall survival, {analysis} matched set" + (" (days from the landmark)" if analysis == "aligned" else "")
-    figures = {"km": study_figures.km_matched(result, title=title)}
+    title = f"Overall survival, {analysis} matched set"
+    xlabel = "Months from the landmark" if analysis == "aligned" else "Time (months)"
+    figures = {"km": study_figures.km_matched(result, title=title, xlabel=xlabel),
+               "flow_diagram": study_figures.cohort_flow(
+                   flow.tables["cohort_flow"], len(result.matching.pairs),
+                   matched_controls=result.matching.pairs["control_id"].nunique(),
+                   title=f"Cohort flow, {analysis} rules")}
     return StepOutput(numbers, {f"{analysis}_{k}": v for k, v in tables.items()},
                       {f"{analysis}_{k}": v for k, v in figures.items()})
 
@@ -216,7 +218,11 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
                             columns={"characteristic_before": "characteristic"}),
                         after.drop(columns=["characteristic", "test"]).add_suffix("_after")], axis=1)
     treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
-    figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated)}
+    # the flow diagram needs both the cohort flow (recounted from the same cohort) and the matched pairs
+    figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated),
+               "cohort_flow_diagram": study_figures.cohort_flow(
+                   cohort_flow(cohort).tables["cohort_flow"], len(result.matching.pairs),
+                   matched_controls=result.matching.pairs["control_id"].nunique())}
     numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
                "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all()),
                "n": {when: {"treated": int((frame["treated"] == 1).sum()), "control": int((frame["treated"] == 0).sum())}
@@ -263,9 +269,9 @@ def survival(result: StudyResult) -> StepOutput:
         tables["pairwise_logrank"] = pairs
     figures = {
         "km_matched": study_figures.km_matched(result),
-        "km_groups": figure_png(km_plot(
-            {GROUP_LABELS[g]: k for g, k in km_groups.items()}, p_value=three.p if three else None,
-            risk_times=RISK_TIMES, title="Overall survival by injection group, matched set")),
+        "km_groups": study_figures.km_curves({GROUP_LABELS[g]: k for g, k in km_groups.items()},
+                                             three.p if three else None,
+                                             title="Overall survival by injection group, matched set"),
     }
     return StepOutput(numbers, tables, figures)
 
@@ -330,8 +336,8 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
     numbers = {"speed_control_mean": speed.mean_a, "speed_treated_mean": speed.mean_b, "speed_p": speed.p,
                "change_p": ch_arm.p, "cafs": cafs, "korean_logrank_p": korean.logrank.p,
                "korean_n": {g: k.n for g, k in korean.km.items()}}
-    figures = {"km_korean": figure_png(km_plot(korean.km, p_value=korean.logrank.p, risk_times=RISK_TIMES,
-                                               title="Matched BM-MSC patients: Korean vs non-Korean"))}
+    figures = {"km_korean": study_figures.km_curves(korean.km, korean.logrank.p,
+                                                    title="Matched BM-MSC patients: Korean vs non-Korean")}
     tables = {"comparisons": comparisons, "cafs": pd.DataFrame([cafs]), "alsfrs_change": change,
               "korean": korean_table}
     return StepOutput(numbers, tables, figures)
