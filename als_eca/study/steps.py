@@ -17,6 +17,7 @@ import pandas as pd
 
 from als_eca.settings import DBT_PROJECT_DIR
 from als_eca.study import figures as study_figures
+from als_eca.study.html import figure_png
 from als_eca.study.store import StepOutput
 from analytics.balance import Characteristic, baseline_table, table_one
 from analytics.cafs import cafs_test
