@@ -297,12 +297,14 @@ def consort_diagram(
     control_source: str = "PRO-ACT",
     title: str | None = None,
     wrap: int = 42,
+    ratio: int = 1,
 ) -> Figure:
     """CONSORT-style cohort flow: per source "all patients" -> "eligible", the exclusions (each step with its
     count) in a box beside that arrow; both eligible sets -> the 1:1 propensity-score matching (pairs, unmatched
     patients per source) -> the analysed matched set. ``flow`` is the cohort_flow step's table (``source, step,
-    patients``; steps "all patients", "excluded: <reason>", "eligible"), ``pairs`` the matched pairs and
-    ``matched_controls`` the distinct matched controls (default: ``pairs``, as 1:1 without replacement)."""
+    patients``; steps "all patients", "excluded: <reason>", "eligible"), ``pairs`` the matched pairs (with
+    ``ratio`` k > 1: the matched sets, one per matched treated patient) and ``matched_controls`` the distinct
+    matched controls (default: ``pairs``, as 1:1 without replacement)."""
     import textwrap
 
     matched_controls = pairs if matched_controls is None else matched_controls
@@ -338,12 +340,13 @@ def consort_diagram(
         _arrow(ax, (x, 69), (1 if excl_ha == "right" else 0, 0.5), "data", excl)
     unmatched_c = eligible_n.get(control_source, 0) - matched_controls
     unmatched_t = eligible_n.get(treated_source, 0) - pairs
+    sets = "pairs" if ratio == 1 else "matched sets"
     match = _box(ax, 50, 25, f"Propensity-score matching\n(nearest neighbour, without replacement)\n"
-                 f"matched 1:1: {pairs:,} pairs\nunmatched: {unmatched_c:,} {control_source} controls, "
+                 f"matched 1:{ratio}: {pairs:,} {sets}\nunmatched: {unmatched_c:,} {control_source} controls, "
                  f"{unmatched_t:,} {treated_source} patients", gid="matching")
     for source, elig in eligible_boxes.items():  # straight down into the (wide) matching box
         _arrow(ax, (0.5, 0), (layout[source][0], 1), elig, ("data", match.get_bbox_patch()))
-    analysed = _box(ax, 50, 6, f"Analysed matched set: {2 * pairs:,} patients\n"
+    analysed = _box(ax, 50, 6, f"Analysed matched set: {pairs + matched_controls:,} patients\n"
                     f"{pairs:,} BM-MSC ({treated_source}) and {matched_controls:,} PRO-ACT controls",
                     gid="analysed", fontweight="bold")
     _arrow(ax, (0.5, 0), (0.5, 1), match, analysed)

@@ -53,8 +53,10 @@ def cox_forest(result: StudyResult) -> bytes:
     return figure_png(plots.forest_plot(summary.loc[terms], title="Cox model, matched set (HR, 95 % CI)"))
 
 
-def cohort_flow(flow: pd.DataFrame, pairs: int, matched_controls: int | None = None,
-                title: str = "Cohort flow") -> bytes:
+def cohort_flow(flow: pd.DataFrame, result: StudyResult, title: str = "Cohort flow") -> bytes:
     """The CONSORT-style cohort flow diagram: `flow` as the cohort_flow step's table (source, step, patients),
-    `pairs` the matched pairs of the matched set."""
-    return figure_png(plots.consort_diagram(flow, pairs, matched_controls=matched_controls, title=title))
+    the matching step from `result` (matched sets, distinct matched controls, the ratio)."""
+    pairs = result.matching.pairs
+    return figure_png(plots.consort_diagram(flow, pairs["treated_id"].nunique(),
+                                            matched_controls=pairs["control_id"].nunique(), title=title,
+                                            ratio=result.ratio))

@@ -162,10 +162,8 @@ def named_analysis(cohort: pd.DataFrame, analysis: str, provenance: dict | None 
     title = f"Overall survival, {analysis} matched set"
     xlabel = "Months from the landmark" if analysis == "aligned" else "Time (months)"
     figures = {"km": study_figures.km_matched(result, title=title, xlabel=xlabel),
-               "flow_diagram": study_figures.cohort_flow(
-                   flow.tables["cohort_flow"], len(result.matching.pairs),
-                   matched_controls=result.matching.pairs["control_id"].nunique(),
-                   title=f"Cohort flow, {analysis} rules")}
+               "flow_diagram": study_figures.cohort_flow(flow.tables["cohort_flow"], result,
+                                                         title=f"Cohort flow, {analysis} rules")}
     return StepOutput(numbers, {f"{analysis}_{k}": v for k, v in tables.items()},
                       {f"{analysis}_{k}": v for k, v in figures.items()})
 
@@ -221,9 +219,7 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
     treated = pd.Series(eligible["treated"].to_numpy(), index=eligible["subject_id"].to_numpy())
     # the flow diagram needs both the cohort flow (recounted from the same cohort) and the matched pairs
     figures = {"love_plot": study_figures.love_plot(result), "ps_overlap": study_figures.ps_overlap(result, treated),
-               "cohort_flow_diagram": study_figures.cohort_flow(
-                   cohort_flow(cohort).tables["cohort_flow"], len(result.matching.pairs),
-                   matched_controls=result.matching.pairs["control_id"].nunique())}
+               "cohort_flow_diagram": study_figures.cohort_flow(cohort_flow(cohort).tables["cohort_flow"], result)}
     numbers = {"max_abs_smd_after": float(np.nanmax(np.abs(smd["smd_after"]))),
                "all_smd_after_below_0_1": bool((np.abs(smd["smd_after"]) < 0.1).all()),
                "n": {when: {"treated": int((frame["treated"] == 1).sum()), "control": int((frame["treated"] == 0).sum())}

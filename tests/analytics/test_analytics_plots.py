@@ -219,3 +219,11 @@ def test_consort_diagram_shows_every_step_count_and_the_matching():
     assert {to_hex(t.get_bbox_patch().get_edgecolor()) for t in ax.texts if t.get_gid() == "all:PMS"} == {
         to_hex(ARM_COLOURS["BM-MSC"])}
     assert _png(fig)[:4] == b"\x89PNG"
+
+
+def test_consort_diagram_of_a_one_to_k_match_counts_sets_and_controls():
+    fig = consort_diagram(_flow(), pairs=200, matched_controls=390, ratio=2)
+    boxes = {t.get_gid(): " ".join(t.get_text().split()) for t in fig.axes[0].texts if t.get_gid()}
+    assert "matched 1:2: 200 matched sets" in boxes["matching"]
+    assert "unmatched: 820 PRO-ACT controls, 34 PMS patients" in boxes["matching"]
+    assert "590 patients" in boxes["analysed"] and "200 BM-MSC (PMS) and 390 PRO-ACT controls" in boxes["analysed"]
