@@ -401,3 +401,24 @@ def test_a_second_study_spec_runs_without_code_changes_and_its_report_says_so(pi
     assert "caliper 0.2 SD of the PS" in html and "1:2" in html and "analyses: aligned;" in html
     assert summary.report.resolve().parent.parent.name == "caliper02-ratio2-aligned"
     assert not [c for c in summary.failed_checks if "estimable" in c]  # a step not asked for is no warning
+
+
+def test_the_study_is_run_config_in_the_launchpad(pipeline_run, pipeline_data):
+    """`resources: {study: {config: {path: ...}}}` in the launchpad's run config picks the study of a UI run."""
+    import dagster as dg
+
+    from als_eca.settings import REPO_ROOT, get_settings
+    from orchestration.definitions import build_definitions
+
+    settings = get_settings(proact=pipeline_data / "proact", pms=pipeline_data / "pms",
+                            warehouse=pipeline_run.warehouse)
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+    variant = REPO_ROOT / "studies" / "caliper02_ratio2_aligned.yml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        result = job.execute_in_process(
+            run_config={"resources": {"study": {"config": {"path": str(variant)}}}},
+            asset_selection=[dg.AssetKey(["analysis", "provenance"])], instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    record = json.loads((pipeline_run.warehouse.parent / "analysis" / "provenance.json").read_text())
+    assert record["study"]["id"] == "caliper02-ratio2-aligned" and record["run_id"] == result.run_id
