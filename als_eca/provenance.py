@@ -3,6 +3,7 @@ report's appendix, so a reader can tell exactly how a number was made (and wheth
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import platform
@@ -21,6 +22,15 @@ PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "numpy
 #: What `als-eca generate` writes beside the files it generates (synthetic.generator.GENERATION_FILE).
 GENERATION_FILE = "generation.json"
 _EXPORT_DATE = re.compile(r"pms_export_(\d{4}-\d{2}-\d{2})")
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def code_version(repo: Path = REPO_ROOT) -> dict:

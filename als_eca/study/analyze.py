@@ -33,8 +33,7 @@ def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, 
     rules (analytics.study.ANALYSES: `replication`, the paper's; `aligned`, the target-trial emulation). The
     options are `study`'s (a loaded spec, default studies/nam2023.yml), each of tau, caliper and ratio overridden
     when given; results.json records the options used, the spec, the cohort file's sha256 and the code version."""
-    from als_eca.ingest.checksum import sha256_file
-    from als_eca.provenance import code_version, package_versions
+    from als_eca.provenance import code_version, package_versions, sha256_of
     from als_eca.study import figures, steps
     from als_eca.study.spec import load_study
     from analytics.study import analysis_cohort, validate_cohort
@@ -44,7 +43,7 @@ def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, 
     overrides = {k: v for k, v in (("tau", tau), ("caliper", caliper), ("ratio", ratio)) if v is not None}
     options.update(overrides)
     provenance = {"command": "als-eca analyze", "analysis": analysis, "cohort_file": str(Path(cohort_path).resolve()),
-                  "cohort_sha256": sha256_file(Path(cohort_path)), "options": options,
+                  "cohort_sha256": sha256_of(Path(cohort_path)), "options": options,
                   "overridden_by_flags": sorted(overrides), "study": study.provenance(), "code": code_version(),
                   "packages": package_versions()}
     cohort = analysis_cohort(read_cohort(Path(cohort_path)), analysis)

@@ -111,7 +111,7 @@ def test_analysis_assets_receive_upstream_analysis_results_as_inputs_through_the
             assert asset.get_io_manager_key_for_asset_key(asset.key) == ANALYSIS_IO_MANAGER
     report = next(a for a in analysis_assets if a.key.path[-1] == "study_report")
     assert {k.path[-1] for k in report.keys_by_input_name.values()} == {
-        "cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance", "survival", "cox_model",
+        "provenance", "cohort_flow", "aligned_analysis", "falsification", "propensity_scores", "matched_cohort", "balance", "survival", "cox_model",
         "progression", "sensitivity", "safety_tables"}
     published = next(c for c in analysis_checks if c.check_key.name == "matched_on_the_published_scores")
     assert dg.AssetKey(["analysis", "propensity_scores"]) in set(published.keys_by_input_name.values())

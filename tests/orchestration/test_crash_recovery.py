@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
 def _run(data, warehouse, env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "cli.main", "run", "--force", "--proact", str(data / "proact"), "--pms", str(data / "pms"),
-         "--warehouse", str(warehouse)],
+         "--warehouse", str(warehouse), "--verbose"],  # (--verbose: dbt's start is logged, so it is killed in dbt)
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
 

@@ -205,7 +205,10 @@ def test_the_analysis_assets_equal_als_eca_analyze_on_the_exported_cohort(pipeli
                        "sensitivity.json", "sensitivity.parquet", "sensitivity.files.json"}
     assert written <= {p.name for p in assets.iterdir()}  # the same files as the assets', under the same names
     from_assets = json.loads((assets / "results.json").read_text())
-    assert json.loads((tmp_path / "out" / "results.json").read_text()) == from_assets
+    from_command = json.loads((tmp_path / "out" / "results.json").read_text())
+    # the same numbers; the provenance says how each was made (a run's inputs, the command's cohort file)
+    assert from_command.pop("provenance")["command"] == "als-eca analyze" and from_assets.pop("provenance")["run_id"]
+    assert from_command == from_assets
     assert len(from_assets["matching"]["pairs"]) > 0
     sensitivity = json.loads((assets / "sensitivity.json").read_text())
     assert json.loads((tmp_path / "out" / "sensitivity.json").read_text()) == sensitivity
@@ -305,9 +308,10 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
 
     import dagster as dg
 
+    from als_eca.study.spec import DEFAULT_STUDY
     from orchestration.analysis import ESTIMATED_STEPS, analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import SourcesResource, StudyResource, WarehouseResource
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(pipeline_run.warehouse, warehouse)
@@ -323,6 +327,8 @@ def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(
         con.execute(f"UPDATE marts.mart_survival_cohort SET eligible = false WHERE subject_id NOT IN ({keep})")
     result = dg.materialize([*analysis_assets, *analysis_checks],
                             resources={"warehouse": WarehouseResource(path=str(warehouse)),
+                                       "sources": SourcesResource(proact_dir=str(tmp_path), pms_dir=str(tmp_path)),
+                                       "study": StudyResource(path=str(DEFAULT_STUDY)),
                                        ANALYSIS_IO_MANAGER: analysis_io_manager},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -358,17 +364,18 @@ def test_the_identifier_scan_runs_as_blocking_checks_on_every_mart_and_the_snaps
 def test_the_run_records_its_provenance_and_keeps_its_report_under_its_run_id(pipeline_run, pipeline_data):
     analysis = pipeline_run.warehouse.parent / "analysis"
     record = json.loads((analysis / "results.json").read_text())["provenance"]
-    assert record["run_id"] == pipeline_run.run_id
+    report_dir = pipeline_run.warehouse.parent / "report"
+    # (other tests rerun this warehouse: the results are the latest run's, whose report `latest` points at)
+    assert record["run_id"] == (report_dir / "nam2023" / "latest").resolve().name
     assert record["study"]["id"] == "nam2023" and len(record["study"]["sha256"]) == 64
     assert record["pms_export"]["export_date"] == sorted(p.name for p in (pipeline_data / "pms").iterdir())[-1][-10:]
     files = [i for i in record["inputs"] if i["path"]]  # (pr.csv: not delivered, listed without a file)
     assert "PROACT_DEMOGRAPHICS.csv" in {Path(i["path"]).name for i in files}
     assert all(len(i["sha256"]) == 64 for i in files)
     assert record["packages"]["dbt-core"].startswith("1.11")
-    report_dir = pipeline_run.warehouse.parent / "report"
-    run_dir = report_dir / "nam2023" / pipeline_run.run_id
-    assert (run_dir / "study_report.html").is_file() and (run_dir / "provenance.json").is_file()
-    assert (report_dir / "nam2023" / "latest").resolve() == run_dir.resolve()
+    first = report_dir / "nam2023" / pipeline_run.run_id  # every run's report is kept under its id
+    assert (first / "study_report.html").is_file() and (first / "provenance.json").is_file()
+    run_dir = report_dir / "nam2023" / record["run_id"]
     assert pipeline_run.report.resolve() == (run_dir / "study_report.html").resolve()
     html = pipeline_run.report.read_text()
     assert "Appendix: provenance" in html and pipeline_run.run_id in html and record["study"]["sha256"] in html
