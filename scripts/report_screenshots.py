@@ -22,7 +22,7 @@ from pathlib import Path
 
 #: picture -> the section whose <h2> title starts with this text; "" is the report's top (before the first <h2>).
 PARTS = {
-    "report_top.png": "",
+    "report_top.png": "",  # the banner, the synopsis box and the contents
     "report_table1.png": "Baseline characteristics (Table 1)",
     "report_km.png": "Overall survival, matched set",
     "report_safety.png": "Safety (Tables 2-4)",
@@ -43,8 +43,9 @@ def cut(page: str, title: str) -> str:
     head, body = page.split("<body>", 1)
     body = body.removesuffix("</body></html>")
     starts = [m.start() for m in re.finditer(r"<h2[ >]", body)]
-    if not title:
-        part = body[:starts[0]] if starts else body
+    if not title:  # (the synopsis box has an <h2> of its own: the top ends at the first numbered section)
+        first = body.find('<h2 id="s0"')
+        part = body[:first] if first >= 0 else body
     else:
         begin = next((s for s in starts if body[s:].split(">", 1)[1].startswith(title)), None)
         if begin is None:
