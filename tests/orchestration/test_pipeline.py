@@ -378,7 +378,7 @@ def test_the_run_records_its_provenance_and_keeps_its_report_under_its_run_id(pi
     run_dir = report_dir / "nam2023" / record["run_id"]
     assert pipeline_run.report.resolve() == (run_dir / "study_report.html").resolve()
     html = pipeline_run.report.read_text()
-    assert "Appendix: provenance" in html and pipeline_run.run_id in html and record["study"]["sha256"] in html
+    assert "Appendix: provenance" in html and record["run_id"] in html and record["study"]["sha256"] in html
     # the generator's data carry its marker, so the banner shows (medium_data comes from `generate`)
     assert ("SYNTHETIC DATA" in html) == (record["synthetic"] is not None)
 
