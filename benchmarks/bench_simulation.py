@@ -14,29 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from als_eca.provenance import code_version
+from als_eca.study.report import RECORDED_AUDIT
 from analytics.simulation import headline
 from benchmarks.common import measured, write_section
 from simulation.audit import AuditConfig, markdown_table, run_audit
 from synthetic import calibration as cal
 
 SCENARIOS = {"calibrated death records": False, "complete death records": True}
-#: The recorded audit the study report shows where no local `als-eca simulate` has run (docs/results/README.md).
-RECORDED = Path(__file__).resolve().parents[1] / "docs" / "results" / "simulation_audit.json"
-
-
-def _commit() -> str:
-    """The code version measured: the commit, marked dirty when the working tree differs from it."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=RECORDED.parents[2]).stdout.strip()
-    return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no")
-                                                  else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=12)
@@ -48,7 +37,9 @@ def main() -> None:
              "estimates.csv, has ~25 patients) against the conditional truth (the generator's HR) and the marginal "
              "truth among the treated (from their untreated potential outcomes; the HR is non-collapsible); the "
              "falsifications against HR 1.", ""]
-    recorded = {"recorded": {"by": "make bench (benchmarks/bench_simulation.py)", "commit": _commit(),
+    code = code_version()
+    commit = code["commit"][:7] + ("-dirty" if code["dirty"] else "")
+    recorded = {"recorded": {"by": "make bench (benchmarks/bench_simulation.py)", "commit": commit,
                              "date": time.strftime("%Y-%m-%d", time.gmtime())}, "scenarios": {}}
     for name, complete in SCENARIOS.items():
         config = AuditConfig(seeds=tuple(range(1, args.seeds + 1)), true_hr=args.true_hr,
@@ -62,8 +53,8 @@ def main() -> None:
                   *markdown_table(headline(summary)), ""]
         print("\n".join(markdown_table(headline(summary))), flush=True)
     write_section("Simulation audit", lines)
-    RECORDED.parent.mkdir(parents=True, exist_ok=True)
-    RECORDED.write_text(json.dumps(recorded, indent=2) + "\n")
+    RECORDED_AUDIT.parent.mkdir(parents=True, exist_ok=True)
+    RECORDED_AUDIT.write_text(json.dumps(recorded, indent=2) + "\n")
 
 
 if __name__ == "__main__":

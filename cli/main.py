@@ -232,13 +232,11 @@ def _headline(summary) -> list[str]:
     provenance = analysis / "provenance.json"
     record = json.loads(provenance.read_text()) if provenance.is_file() else {}
     warned = sum(c.endswith("(WARN)") for c in summary.failed_checks)
-    checks = {"passed": summary.checks_evaluated - len(summary.failed_checks), "warned": warned,
-              "failed": len(summary.failed_checks) - warned}
-    if summary.up_to_date:  # nothing ran: the last run's figures, its checks not re-evaluated
-        checks = {}
-    lines = headline_lines(synopsis(analysis), checks, summary.report, (record.get("study") or {}).get("id", "?"),
-                           bool(record.get("synthetic")))
-    return [line for line in lines if not (summary.up_to_date and line.startswith("checks"))]
+    checks = None if summary.up_to_date else {  # (nothing ran: the last run's figures, no checks evaluated)
+        "passed": summary.checks_evaluated - len(summary.failed_checks), "warned": warned,
+        "failed": len(summary.failed_checks) - warned}
+    return headline_lines(synopsis(analysis), checks, summary.report, (record.get("study") or {}).get("id", "?"),
+                          bool(record.get("synthetic")))
 
 
 @app.command()

@@ -95,6 +95,11 @@ def _nothing_to_check(note: str = "not estimable: see the estimable check") -> d
     return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": note})
 
 
+def _not_in_study(spec) -> StepOutput:
+    """The output of an analysis the study spec does not list (its steps say so; the report says "Not run")."""
+    return StepOutput.not_requested(f"analyses: {list(spec.analyses)}")
+
+
 def _on_matched_set(step: str, matched_cohort: StepOutput, *args) -> StepOutput:
     """Study step `step` on the matched analysis (and `args`), or why not when the matching was not estimable."""
     return _steps().guarded(lambda: getattr(_steps(), step)(matched_cohort.objects["study_result"], *args),
@@ -108,8 +113,8 @@ def _estimable_check(name: str) -> dg.AssetChecksDefinition:
                                 "the study spec does not ask for passes, saying so.")
     def _check(step_output: StepOutput) -> dg.AssetCheckResult:
         reason = step_output.not_estimable
-        requested = not (reason or "").startswith(_steps().NOT_REQUESTED)
-        return dg.AssetCheckResult(passed=reason is None or not requested, severity=dg.AssetCheckSeverity.WARN,
+        return dg.AssetCheckResult(passed=reason is None or not step_output.requested,
+                                   severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"not_estimable": reason or "estimable"})
 
     return _check
@@ -157,7 +162,7 @@ def cohort_flow(warehouse: WarehouseResource) -> dg.Output:
 def aligned_analysis(cohort_flow: StepOutput, provenance: StepOutput, study: StudyResource) -> dg.Output:
     spec = study.load().spec
     if "aligned" not in spec.analyses:
-        return _output(_steps().not_requested(f"analyses: {list(spec.analyses)}"))
+        return _output(_not_in_study(spec))
     out = _steps().guarded(lambda: _steps().named_analysis(cohort_flow.tables["cohort"], "aligned",
                                                            provenance.numbers, **spec.analysis_options()))
 
@@ -199,7 +204,7 @@ def null_recovered(falsification: StepOutput) -> dg.AssetCheckResult:
 def propensity_scores(cohort_flow: StepOutput, study: StudyResource) -> dg.Output:
     spec = study.load().spec
     if "replication" not in spec.analyses:
-        return _output(_steps().not_requested(f"analyses: {list(spec.analyses)}"))
+        return _output(_not_in_study(spec))
     eligible = _eligible(cohort_flow)
     n_treated = int(eligible["treated"].sum())
     out = _steps().guarded(lambda: _steps().propensity(eligible, spec.analysis_options()["ps_covariates"]),
@@ -287,7 +292,8 @@ def progression(warehouse: WarehouseResource, matched_cohort: StepOutput) -> dg.
 def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput, study: StudyResource) -> dg.Output:
     spec = study.load().spec
     if not spec.sensitivity or "replication" not in spec.analyses:
-        return _output(_steps().not_requested(f"sensitivity: {list(spec.sensitivity)}"))
+        return _output(StepOutput.not_requested(f"sensitivity: {list(spec.sensitivity)}, analyses: "
+                                                f"{list(spec.analyses)}"))
     out = _steps().guarded(lambda: _steps().sensitivity(_eligible(cohort_flow), spec.sensitivity,
                                                         **spec.analysis_options()),
                            needs={"matched_cohort": matched_cohort})
@@ -321,12 +327,11 @@ STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification",
           description="The study report: one self-contained HTML file mirroring the paper.")
 def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.MaterializeResult:
     from als_eca.study.report import write_study_report
-    from als_eca.study.synopsis import synopsis_of, synopsis_rows
+    from als_eca.study.synopsis import documents_of, synopsis_of, synopsis_rows
 
     path = write_study_report(outputs, warehouse.directory / "report",
                               simulation=warehouse.directory / "simulation" / "summary.json")
-    rows = synopsis_rows(synopsis_of({name: outputs[step].numbers for name, step in
-                                      (("aligned", "aligned_analysis"), ("replication", "matched_cohort"))}))
+    rows = synopsis_rows(synopsis_of(documents_of(outputs)))
     return dg.MaterializeResult(metadata={"synopsis": md_table(list(rows[0]), rows[1:]),
                                           "report": dg.MetadataValue.path(str(path.resolve())),
                                           "size_kib": round(path.stat().st_size / 1024, 1)})

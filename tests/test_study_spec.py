@@ -105,6 +105,8 @@ def test_the_synopsis_reads_each_analysis_and_says_nr_and_not_requested():
     lines = headline_lines(summary, {"passed": 5, "warned": 1, "failed": 0}, Path("r.html"), "s1", synthetic=True)
     assert 6 <= len(lines) <= 12 and "SYNTHETIC" in lines[0]
     assert lines[-2:] == ["checks       5 passed, 1 warned, 0 failed", "report       r.html"]
+    # an up-to-date run evaluated no checks: no checks line rather than zeros
+    assert not [line for line in headline_lines(summary, None, None, "s1", False) if line.startswith("checks")]
 
 
 def test_provenance_finds_the_generators_marker_and_the_export_date(tmp_path):

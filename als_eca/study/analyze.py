@@ -58,5 +58,5 @@ def analyze_cohort_file(cohort_path: Path, out: Path, tau: float | None = None, 
     store.save_parts(StepOutput(figures=pngs, documents=matched.documents))
     names = study.spec.sensitivity
     store.save_step("sensitivity", steps.guarded(
-        lambda: steps.sensitivity(cohort, names, **options) if names else steps.not_requested("sensitivity: []")))
+        lambda: steps.sensitivity(cohort, names, **options) if names else StepOutput.not_requested("sensitivity: []")))
     return store.path("results.json")

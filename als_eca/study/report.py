@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from als_eca.study.html import Image, Preformatted, Section, write_report
+from als_eca.study.spec import StudySpec, StudySpecError, parse_study
 from als_eca.study.store import StepOutput
+from als_eca.study.synopsis import documents_of, p_text
 from analytics.progression import DAYS_PER_MONTH
 from analytics.simulation import headline
 
@@ -23,7 +25,7 @@ def _display(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
         if not pd.api.types.is_float_dtype(out[c]):
             continue
         if c == "p" or c.endswith("_p") or c.startswith("p_"):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else _p(v))
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else p_text(v))
         else:
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}".rstrip("0").rstrip("."))
     return out
@@ -44,7 +46,7 @@ def _falsification_table(table: pd.DataFrame) -> pd.DataFrame:
                                                                         table.get("deaths_control"), strict=True)],
         "HR (95 % CI)": [_hr_ci(*r) for r in zip(table["hr"], table["lower"], table["upper"], strict=True)],
         "CI covers 1": table["covers_null"].map({True: "yes", False: "NO"}).fillna("n/a"),
-        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else _p(v)),
+        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else p_text(v)),
     })
     if table.get("note") is not None and table["note"].fillna("").astype(bool).any():
         out["note"] = table["note"]
@@ -62,18 +64,12 @@ def _sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
         "RMST BM-MSC / control (days)": pair("rmst_treated", "rmst_control", ".0f"),
         "HR single": table["hr_single"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
         "HR multiple": table["hr_multiple"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else _p(v)),
+        "log-rank p": table["logrank_p"].map(lambda v: "" if pd.isna(v) else p_text(v)),
         "max |SMD| after": table["max_abs_smd_after"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
     })
     if "note" in table and table["note"].fillna("").astype(bool).any():
         out["note"] = table["note"]
     return out
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _days(value: float | None) -> str:
@@ -121,7 +117,7 @@ def _table1(balance: StepOutput) -> pd.DataFrame:
     for when, title in (("before", "Before matching (eligible)"), ("after", "After matching")):
         columns[(title, f"BM-MSC (N={n[when]['treated']})")] = table[f"treated_{when}"]
         columns[(title, f"PRO-ACT control (N={n[when]['control']})")] = table[f"control_{when}"]
-        columns[(title, "p")] = table[f"p_{when}"].map(lambda v: "" if pd.isna(v) else _p(v).replace(" ", "\u00a0"))
+        columns[(title, "p")] = table[f"p_{when}"].map(lambda v: "" if pd.isna(v) else p_text(v).replace(" ", "\u00a0"))
         columns[(title, "SMD")] = table[f"smd_{when}"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     return pd.DataFrame(columns)
 
@@ -133,9 +129,10 @@ def _not_estimable(outputs: Mapping[str, StepOutput], names: tuple[str, ...]) ->
 def _section(outputs: Mapping[str, StepOutput], title: str, asset: str, needs: tuple[str, ...], build) -> Section:
     """A section of the report, or - when a step it needs could not make its estimate on this cohort - the
     section with the reason instead of numbers (never a crash, never a stale figure)."""
+    skipped = next((outputs[name] for name in needs if not outputs[name].requested), None)
+    if skipped is not None:
+        return Section(title, asset, [f"Not run: {skipped.not_estimable}."])
     reason = _not_estimable(outputs, needs)
-    if reason is not None and "not requested by the study spec" in reason:
-        return Section(title, asset, [f"Not run: {reason.split(': ', 1)[1]}."])
     if reason is not None:
         return Section(title, asset, [f"Not estimable on this cohort - {reason}."])
     return Section(title, asset, build())
@@ -153,7 +150,7 @@ def _summary(results: dict) -> str:
 
     return (f"{len(results['matching']['pairs'])} matched pairs; deaths {km_t['events']} BM-MSC, {km_c['events']} "
             f"control. HR single cycle {hr('group_single')}, multiple {hr('group_multiple')}; log-rank p "
-            f"{_p(results['logrank']['p'])}. RMST difference at {contrast['tau']:.0f} days "
+            f"{p_text(results['logrank']['p'])}. RMST difference at {contrast['tau']:.0f} days "
             f"{contrast['difference']:.0f} days (95 % CI {contrast['difference_lower']:.0f} to "
             f"{contrast['difference_upper']:.0f}).")
 
@@ -177,7 +174,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
     def survival_text() -> str:
         surv, km_t, km_c = numbers("survival"), results["km"]["treated"], results["km"]["control"]
         return (f"Deaths: {km_t['events']} of {km_t['n']} BM-MSC, {km_c['events']} of {km_c['n']} controls; log-rank "
-                f"chi-square {surv['logrank']['chisq']:.2f}, p {_p(surv['logrank']['p'])}. Median survival: BM-MSC "
+                f"chi-square {surv['logrank']['chisq']:.2f}, p {p_text(surv['logrank']['p'])}. Median survival: BM-MSC "
                 f"{_days(km_t['median'])}, control {_days(km_c['median'])}. RMST at "
                 f"{surv['rmst']['treated']['tau']:.0f} days: BM-MSC {surv['rmst']['treated']['estimate']:.0f} (SE "
                 f"{surv['rmst']['treated']['se']:.1f}), control {surv['rmst']['control']['estimate']:.0f} (SE "
@@ -189,7 +186,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
                 f"against every other, first on survival over their common follow-up up to {c['horizon_days']:.0f} "
                 f"days, then - only if both were alive - on the ALSFRS-R change at 12 months ({c['n_change_missing']} "
                 f"patients without one: such pairs tie); Finkelstein-Schoenfeld test of the BM-MSC patients' scores "
-                f"p {_p(c['fs_p'])}, probability that a BM-MSC patient fares better than a control "
+                f"p {p_text(c['fs_p'])}, probability that a BM-MSC patient fares better than a control "
                 f"{c['win_probability']:.2f}.")
 
     pairs = f"{len(results['matching']['pairs'])} pairs" if matched else "not estimable"
@@ -260,7 +257,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
         ]),
         _section(outputs, "Cox proportional hazards model", "analysis/cox_model", ("cox_model",), lambda: [
             "Efron ties; injection group (control reference), sex, onset site, riluzole, ALSFRS-R >= 31, age >= 54. "
-            f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {_p(numbers('cox_model')['ph_global_p'])}.",
+            f"Proportional-hazards test (Schoenfeld residuals, cox.zph) global p {p_text(numbers('cox_model')['ph_global_p'])}.",
             _display(frame("cox_model", "cox")),
             "Variance clustered on the matched pair (robust SE):",
             _display(frame("cox_model", "cox_robust")),
@@ -287,7 +284,7 @@ def build_sections(outputs: Mapping[str, StepOutput]) -> list[Section]:
             f"Progression speed (48 - baseline ALSFRS-R) / months from (diagnosis - 12 months): control "
             f"{numbers('progression')['speed_control_mean']:.2f}, BM-MSC "
             f"{numbers('progression')['speed_treated_mean']:.2f} points/month "
-            f"(Welch t-test p {_p(numbers('progression')['speed_p'])}).",
+            f"(Welch t-test p {p_text(numbers('progression')['speed_p'])}).",
             _display(frame("progression", "comparisons")),
             cafs_text(),
             # one row of ~20 measures: shown as measure | value, so it fits the page
@@ -394,12 +391,6 @@ def simulation_section(summary_json: Path | None, recorded: Path | None = RECORD
     return Section(title, source, blocks)
 
 
-def _documents(outputs: Mapping[str, StepOutput]) -> dict[str, dict]:
-    """Each matched analysis' results (or why it has none), as stored: what the synopsis reads."""
-    return {name: outputs[step].numbers for name, step in (("aligned", "aligned_analysis"),
-                                                           ("replication", "matched_cohort")) if step in outputs}
-
-
 def synopsis_section(outputs: Mapping[str, StepOutput], provenance: dict) -> Section:
     """The box a reader sees first: the study and its choices, then per analysis the cohorts, matched sets,
     deaths, medians, HRs, log-rank p, RMST difference, max |SMD| and the diagnostics' verdicts."""
@@ -407,30 +398,29 @@ def synopsis_section(outputs: Mapping[str, StepOutput], provenance: dict) -> Sec
 
     study = provenance.get("study") or {}
     spec = _spec_of(study)
-    rows = synopsis_rows(synopsis_of(_documents(outputs)))
+    rows = synopsis_rows(synopsis_of(documents_of(outputs)))
     table = pd.DataFrame(rows[1:], columns=rows[0])
     blocks = [f"Study {study.get('id', '?')} (spec {study.get('sha256', '?')[:12]}): "
-              + (f"{spec['title']}. Matching: {spec['matching']}; analyses: {', '.join(spec['analyses'])}; "
-                 f"sensitivity: {', '.join(spec['sensitivity']) or 'none'}. " if spec else "")
+              + (f"{spec.title}. Matching: {_matching(spec)}; analyses: {', '.join(spec.analyses)}; "
+                 f"sensitivity: {', '.join(spec.sensitivity) or 'none'}. " if spec else "")
               + f"Run {provenance.get('run_id', '?')}, code {_code(provenance)}, PMS export "
               f"{(provenance.get('pms_export') or {}).get('export_date') or 'unknown'} (appendix: provenance).",
               table]
     return Section("Synopsis", "analysis/aligned_analysis, analysis/matched_cohort", blocks)
 
 
-def _spec_of(study: dict) -> dict | None:
-    """The recorded spec's main choices, read back from its text (the text is what was run)."""
-    import yaml
-
+def _spec_of(study: dict) -> StudySpec | None:
+    """The recorded spec, read back from its text (the text is what was run); None without a valid one."""
     try:
-        doc = yaml.safe_load(study.get("text") or "") or {}
-    except yaml.YAMLError:
+        return parse_study(study.get("text") or "")
+    except StudySpecError:
         return None
-    m = doc.get("matching") or {}
-    caliper = m.get("caliper")
-    return {"title": doc.get("title", ""), "analyses": doc.get("analyses", []), "sensitivity": doc.get("sensitivity")
-            or [], "matching": f"{m.get('method', 'nearest')} neighbour 1:{m.get('ratio', 1)}, "
-                                f"{'no caliper' if caliper is None else f'caliper {caliper} SD of the PS'}"}
+
+
+def _matching(spec: StudySpec) -> str:
+    m = spec.matching
+    return (f"{m.method} neighbour 1:{m.ratio}, "
+            + ("no caliper" if m.caliper is None else f"caliper {m.caliper:g} SD of the PS"))
 
 
 def _code(provenance: dict) -> str:
@@ -478,15 +468,15 @@ def write_study_report(outputs: Mapping[str, StepOutput], report_dir: Path, simu
     provenance = {} if "not_estimable" in provenance else provenance
     study_id = (provenance.get("study") or {}).get("id", "study")
     run_dir = Path(report_dir) / study_id / (provenance.get("run_id") or "unknown-run")
-    spec = _spec_of(provenance.get("study") or {}) or {}
+    spec = _spec_of(provenance.get("study") or {})
     write_report(
         run_dir / "study_report.html",
-        spec.get("title") or "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
+        spec.title if spec else "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
         [*build_sections(outputs), simulation_section(simulation), provenance_section(provenance)],
         subtitle="Reproduction of Nam et al. 2023 (Front. Aging Neurosci. 15:1148444) on the configured data.",
         banner=banner(provenance), synopsis=synopsis_section(outputs, provenance),
     )
-    for name, doc in (("provenance.json", provenance), *((f"{k}.json", v) for k, v in _documents(outputs).items())):
+    for name, doc in (("provenance.json", provenance), *((f"{k}.json", v) for k, v in documents_of(outputs).items())):
         (run_dir / name).write_text(json.dumps(doc, indent=2, default=str) + "\n")
     _link(run_dir.parent / "latest", run_dir.name)
     _link(Path(report_dir) / "study_report.html", f"{study_id}/latest/study_report.html")

@@ -146,7 +146,7 @@ def _where(error: dict) -> str:
     return ".".join(str(p) for p in error["loc"]) or "(top level)"
 
 
-def _message(path: Path, exc: ValidationError) -> str:
+def _message(path: Path | str, exc: ValidationError) -> str:
     lines = []
     for e in exc.errors():
         msg = e["msg"]
@@ -167,14 +167,18 @@ def load_study(path: Path | str | None = None) -> LoadedStudy:
     if not path.is_file():
         raise StudySpecError(f"{path}: no such study spec")
     text = path.read_text(encoding="utf-8")
+    return LoadedStudy(path.resolve(), text, parse_study(text, path))
+
+
+def parse_study(text: str, where: Path | str = "study spec") -> StudySpec:
+    """A spec's text validated (what load_study reads; also a recorded spec read back from provenance)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise StudySpecError(f"{path}: not valid YAML: {exc}") from None
+        raise StudySpecError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise StudySpecError(f"{path}: a study spec is a mapping of keys (id, title, cohort, ...)")
+        raise StudySpecError(f"{where}: a study spec is a mapping of keys (id, title, cohort, ...)")
     try:
-        spec = StudySpec.model_validate(data)
+        return StudySpec.model_validate(data)
     except ValidationError as exc:
-        raise StudySpecError(_message(path, exc)) from None
-    return LoadedStudy(path.resolve(), text, spec)
+        raise StudySpecError(_message(where, exc)) from None

@@ -56,19 +56,11 @@ GROUP_LABELS = {"control": "PRO-ACT control", "single": "BM-MSC single cycle", "
 NOT_ESTIMABLE_ERRORS = (ValueError, ArithmeticError)
 
 
-#: How a step that the study spec does not ask for says so (its `estimable` check passes: a choice, not a failure).
-NOT_REQUESTED = "not requested by the study spec"
-
-
-def not_requested(what: str) -> StepOutput:
-    return StepOutput.not_estimable_because(f"{NOT_REQUESTED} ({what})")
-
-
 def guarded(step: Callable[[], StepOutput], needs: Mapping[str, StepOutput] | None = None,
             context: str | None = None) -> StepOutput:
     """The step's output - or, when a step it needs was not estimable or this cohort cannot support its estimate,
     an output that says why (`{"not_estimable": reason}`, `context` describing the cohort), so the run goes on."""
-    reason = next((out.not_estimable if out.not_estimable.startswith(NOT_REQUESTED)  # (passed on as it is)
+    reason = next((out.not_estimable if not out.requested  # (passed on as it is: a choice, not a failure)
                    else f"{name} not estimable ({out.not_estimable})" for name, out in (needs or {}).items()
                    if out.not_estimable), None)
     if reason is None:

@@ -31,6 +31,17 @@ class StepOutput:
     def not_estimable_because(cls, reason: str) -> StepOutput:
         return cls({"not_estimable": reason})
 
+    @classmethod
+    def not_requested(cls, what: str) -> StepOutput:
+        """A step the study spec does not ask for: no estimate, as a choice rather than a failure (its `estimable`
+        check passes; steps that need it pass the same reason on)."""
+        return cls.not_estimable_because(f"{NOT_REQUESTED} ({what})")
+
+    @property
+    def requested(self) -> bool:
+        """False for a step the study spec did not ask for (see `not_requested`)."""
+        return not (self.not_estimable or "").startswith(NOT_REQUESTED)
+
     @property
     def not_estimable(self) -> str | None:
         """Why the step made no estimate on this cohort (its numbers hold `"not_estimable": reason`), or None."""
@@ -38,6 +49,8 @@ class StepOutput:
 
 
 _PARTS = ("tables", "figures", "documents", "objects")
+#: The reason a step gives when the study spec does not ask for it.
+NOT_REQUESTED = "not requested by the study spec"
 
 
 class AnalysisStore:

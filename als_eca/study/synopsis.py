@@ -6,10 +6,15 @@ Read from what the analysis steps stored (results.json, aligned_analysis.json), 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
-#: analysis name -> its stored document (the replication's is the `als-eca analyze` contract).
-DOCUMENTS = {"aligned": "aligned_analysis.json", "replication": "results.json"}
+from als_eca.study.store import StepOutput
+
+#: analysis name -> (the step that computes it, its stored document; the replication's is the `als-eca analyze`
+#: contract). Aligned first: the report leads with it.
+ANALYSIS_STEPS = {"aligned": ("aligned_analysis", "aligned_analysis.json"),
+                  "replication": ("matched_cohort", "results.json")}
 
 
 def _median(km: dict) -> str:
@@ -46,13 +51,18 @@ def _analysis(doc: dict) -> dict:
 
 def synopsis_of(documents: dict[str, dict]) -> dict:
     """Per analysis (aligned first): its synopsis from its results document, or why it has none."""
-    return {name: _analysis(documents[name]) for name in DOCUMENTS if name in documents}
+    return {name: _analysis(documents[name]) for name in ANALYSIS_STEPS if name in documents}
+
+
+def documents_of(outputs: Mapping[str, StepOutput]) -> dict[str, dict]:
+    """Each analysis' results (or why it has none) from the steps' outputs, by analysis name."""
+    return {name: outputs[step].numbers for name, (step, _) in ANALYSIS_STEPS.items() if step in outputs}
 
 
 def synopsis(analysis_dir: Path) -> dict:
     """Per analysis that was stored: its synopsis, or why it has none (not estimable / not requested)."""
-    return synopsis_of({name: json.loads((Path(analysis_dir) / file).read_text()) for name, file in DOCUMENTS.items()
-                        if (Path(analysis_dir) / file).is_file()})
+    return synopsis_of({name: json.loads((Path(analysis_dir) / file).read_text())
+                        for name, (_, file) in ANALYSIS_STEPS.items() if (Path(analysis_dir) / file).is_file()})
 
 
 def synopsis_rows(summary: dict) -> list[tuple[str, ...]]:
@@ -76,7 +86,7 @@ def synopsis_rows(summary: dict) -> list[tuple[str, ...]]:
         row("median survival control, days (95 % CI)", lambda s: s["median_days"]["control"]),
         row("HR BM-MSC single cycle vs control", hr("group_single")),
         row("HR BM-MSC multiple vs control", hr("group_multiple")),
-        row("log-rank p", lambda s: _p(s["logrank_p"])),
+        row("log-rank p", lambda s: p_text(s["logrank_p"])),
         row("RMST difference (days, at tau)", lambda s: f"{s['rmst_difference_days']:+.0f} (tau "
                                                         f"{s['rmst_tau_days']:.0f})"),
         row("max |SMD| after matching", lambda s: "n/a" if s["max_abs_smd"] is None else f"{s['max_abs_smd']:.3f}"),
@@ -87,7 +97,10 @@ def synopsis_rows(summary: dict) -> list[tuple[str, ...]]:
     ]
 
 
-def _p(p: float) -> str:
+def p_text(p: float | None) -> str:
+    """A p-value as printed everywhere (report, synopsis, headline): 3 decimals, "< 0.001", "n/a" when missing."""
+    if p is None:
+        return "n/a"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
@@ -101,14 +114,15 @@ def analysis_line(name: str, s: dict) -> str:
         return f"{name:<12} {s['not_estimable']}"
     failed = s["diagnostics_failed"]
     return (f"{name:<12} {s['pairs']} matched sets; deaths {s['deaths']['treated']} BM-MSC / {s['deaths']['control']} "
-            f"control; HR single cycle {hr_text(s['hr'].get('group_single'))}; log-rank p {_p(s['logrank_p'])}; "
+            f"control; HR single cycle {hr_text(s['hr'].get('group_single'))}; log-rank p {p_text(s['logrank_p'])}; "
             f"max |SMD| {s['max_abs_smd']:.3f}; diagnostics {s['diagnostics_total'] - len(failed)}/"
             f"{s['diagnostics_total']} pass" + (f" (failed: {', '.join(failed)})" if failed else ""))
 
 
-def headline_lines(summary: dict, checks: dict[str, int], report: Path | None, study: str,
+def headline_lines(summary: dict, checks: dict[str, int] | None, report: Path | None, study: str,
                    synthetic: bool) -> list[str]:
-    """The 8-12 lines a run ends with: study, data, cohorts, one line per analysis, checks, the report."""
+    """The 8-12 lines a run ends with: study, data, cohorts, one line per analysis, checks (None: none were
+    evaluated), the report."""
     lines = [f"study {study}" + ("  [SYNTHETIC DATA: inputs from als-eca generate]" if synthetic else "")]
     for name, s in summary.items():
         if "eligible" in s:
@@ -120,8 +134,8 @@ def headline_lines(summary: dict, checks: dict[str, int], report: Path | None, s
             lines.append(f"{'':<12} HR multiple {hr_text(s['hr']['group_multiple'])}; median survival (days) "
                          f"BM-MSC {s['median_days']['treated']}, control {s['median_days']['control']}; RMST "
                          f"difference {s['rmst_difference_days']:+.0f} days at tau {s['rmst_tau_days']:.0f}")
-    lines.append(f"checks       {checks.get('passed', 0)} passed, {checks.get('warned', 0)} warned, "
-                 f"{checks.get('failed', 0)} failed")
+    if checks is not None:
+        lines.append(f"checks       {checks['passed']} passed, {checks['warned']} warned, {checks['failed']} failed")
     if report is not None:
         lines.append(f"report       {report}")
     return lines
