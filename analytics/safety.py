@@ -5,8 +5,10 @@ are counted separately. Percent = patients / N x 100 over the whole safety popul
 rounded half-up to 2 decimals (back pain 85/257 = 33.07 %). SOCs in the internationally agreed order
 (``soc_order`` 1-27), PTs within a SOC by decreasing patient count, then name.
 
-Exposure-adjusted rates (per 100 patient-years, PY = days / 365.25) over the one-year window: each patient is
-observed from the first injection (day 0) to min(365, end of follow-up or death). The event rate divides all
+The window is the study's safety window (``window_days``; one year, 365 days, in the paper): the AE frame's
+``within_safety_window`` flag (the marts compute it from the same number) selects the events, and the exposure
+is cut at the same day. Exposure-adjusted rates (per 100 patient-years, PY = days / 365.25) over the window: each
+patient is observed from the first injection (day 0) to min(window, end of follow-up or death). The event rate divides all
 events by the total exposure; the exposure-adjusted incidence rate (EAIR) divides the patients with a first event
 by the time at risk of a first event (to the first event's onset for those who had one, else the whole exposure),
 with the exact Poisson (Garwood) 95 % CI - R ``poisson.test``. An event without an onset day that cannot be
@@ -31,12 +33,12 @@ AE_COLUMNS = (
     "hospitalisation",
     "death",
     "adr",
-    "within_one_year",
+    "within_safety_window",
 )
 KINDS = {"ae": None, "adr": "adr", "sae": "serious"}
 #: The MedDRA version the paper coded its events with (Nam et al. 2023: MedDRA 25.0); the tables' captions name it.
 MEDDRA_VERSION = "25.0"
-#: The safety window: events on or before this day after the first injection (day 0).
+#: The paper's safety window: events on or before this day after the first injection (day 0).
 WINDOW_DAYS = 365
 DAYS_PER_YEAR = 365.25
 #: Patient-years per rate unit: rates per 100 PY.
@@ -60,12 +62,12 @@ def cell(n_patients: int, total: int, n_events: int) -> str:
     return f"{n_patients} ({pct(n_patients, total):.2f}%) [{n_events}]"
 
 
-def _validate(ae: pd.DataFrame, within_one_year_only: bool) -> pd.DataFrame:
+def _validate(ae: pd.DataFrame, window_only: bool) -> pd.DataFrame:
     missing = [c for c in AE_COLUMNS if c not in ae.columns]
     if missing:
         raise ValueError(f"AE frame is missing column(s): {', '.join(missing)}")
     df = ae.copy()
-    for c in ("serious", "hospitalisation", "death", "adr", "within_one_year"):
+    for c in ("serious", "hospitalisation", "death", "adr", "within_safety_window"):
         if df[c].isna().any():
             raise ValueError(f"AE column {c!r} has missing values")
         df[c] = df[c].astype(bool)
@@ -74,8 +76,8 @@ def _validate(ae: pd.DataFrame, within_one_year_only: bool) -> pd.DataFrame:
             raise ValueError(f"AE column {c!r} has missing values")
     if not df["soc_order"].astype(int).between(1, 27).all():
         raise ValueError("AE column 'soc_order' must be 1..27")
-    if within_one_year_only:
-        df = df[df["within_one_year"]]
+    if window_only:
+        df = df[df["within_safety_window"]]
     return df
 
 
@@ -93,15 +95,15 @@ TOTAL_LABELS = {"ae": "Any adverse event", "adr": "Any adverse drug reaction", "
 RATE_COLUMNS = ["events_per_100py", "eair_per_100py", "eair_lower", "eair_upper"]
 
 
-def safety_overview(ae: pd.DataFrame, n_safety: int, within_one_year_only: bool = True,
-                    patients: pd.DataFrame | None = None) -> pd.DataFrame:
+def safety_overview(ae: pd.DataFrame, n_safety: int, window_only: bool = True,
+                    patients: pd.DataFrame | None = None, window_days: int = WINDOW_DAYS) -> pd.DataFrame:
     """Overview rows: any AE, ADR, SAE, serious ADR, AE leading to hospitalisation, AE with fatal outcome;
     columns ``category, label, n_patients, pct, n_events, cell``. With ``patients`` (``subject_id,
     followup_end_day`` and optionally ``death_day``, days from the first injection) also the rates per 100 PY
     (``RATE_COLUMNS``) and, given ``death_day``, a row of deaths of any cause within the window (events =
-    deaths)."""
-    df = _validate(ae, within_one_year_only)
-    expo = _exposure(patients, df, within_one_year_only) if patients is not None else None
+    deaths). ``window_days``: the window the AE frame's ``within_safety_window`` was computed for."""
+    df = _validate(ae, window_only)
+    expo = _exposure(patients, df, window_only, window_days) if patients is not None else None
     cats = [
         ("Adverse events", pd.Series(True, index=df.index)),
         ("Adverse drug reactions", df["adr"]),
@@ -117,12 +119,12 @@ def safety_overview(ae: pd.DataFrame, n_safety: int, within_one_year_only: bool 
         row = {"category": name, "label": OVERVIEW_LABELS[name], "n_patients": n, "pct": pct(n, n_safety),
                "n_events": len(sub), "cell": cell(n, n_safety, len(sub))}
         if expo is not None:
-            row.update(_rates(sub, expo))
+            row.update(_rates(sub, expo, window_days))
         rows.append(row)
     if patients is not None and "death_day" in patients.columns:
         d = pd.to_numeric(patients["death_day"], errors="coerce")
-        n = int(((d >= 0) & (d <= WINDOW_DAYS)).sum())
-        row = {"category": "Deaths within the window", "label": f"Deaths (any cause) up to day {WINDOW_DAYS}",
+        n = int(((d >= 0) & (d <= window_days)).sum())
+        row = {"category": "Deaths within the window", "label": f"Deaths (any cause) up to day {window_days}",
                "n_patients": n, "pct": pct(n, n_safety), "n_events": n, "cell": cell(n, n_safety, n)}
         if expo is not None:
             rate = poisson_rate_ci(n, float(np.nansum(expo)) / DAYS_PER_YEAR)
@@ -137,8 +139,9 @@ def event_table(
     n_safety: int,
     kind: str = "ae",
     min_pct: float | None = None,
-    within_one_year_only: bool = True,
+    window_only: bool = True,
     patients: pd.DataFrame | None = None,
+    window_days: int = WINDOW_DAYS,
 ) -> pd.DataFrame:
     """AE (``kind="ae"``), ADR (``"adr"``) or SAE (``"sae"``) table.
 
@@ -152,8 +155,8 @@ def event_table(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}")
     threshold = DEFAULT_MIN_PCT[kind] if min_pct is None else float(min_pct)
-    df = _validate(ae, within_one_year_only)
-    expo = _exposure(patients, df, within_one_year_only) if patients is not None else None
+    df = _validate(ae, window_only)
+    expo = _exposure(patients, df, window_only, window_days) if patients is not None else None
     if KINDS[kind]:
         df = df[df[KINDS[kind]]]
     df = df.assign(soc_order=df["soc_order"].astype(int))
@@ -181,7 +184,7 @@ def event_table(
     )
     out["soc_order"] = out["soc_order"].astype("Int64")
     if expo is not None:
-        rates = pd.DataFrame([_rates(sub, expo) for sub in subsets], columns=RATE_COLUMNS)
+        rates = pd.DataFrame([_rates(sub, expo, window_days) for sub in subsets], columns=RATE_COLUMNS)
         out = pd.concat([out, rates], axis=1)
     return out
 
@@ -209,11 +212,11 @@ def poisson_rate_ci(count: int, person_years: float, conf_level: float = 0.95,
     return (count * k, float(lower) * k, float(upper) * k)
 
 
-def _exposure(patients: pd.DataFrame, df: pd.DataFrame, within_one_year_only: bool) -> pd.Series:
+def _exposure(patients: pd.DataFrame, df: pd.DataFrame, window_only: bool, window_days: int) -> pd.Series:
     """Each safety patient's exposure in days within the window, by subject_id (NaN: follow-up unknown). Every
     patient with an event must be a safety patient with a known exposure, and events need ``onset_day``."""
-    if not within_one_year_only:
-        raise ValueError("rates per patient-year are defined over the one-year window only")
+    if not window_only:
+        raise ValueError("rates per patient-year are defined over the safety window only")
     missing = [c for c in ("subject_id", "followup_end_day") if c not in patients.columns]
     if missing:
         raise ValueError(f"patient frame is missing column(s): {', '.join(missing)}")
@@ -221,7 +224,7 @@ def _exposure(patients: pd.DataFrame, df: pd.DataFrame, within_one_year_only: bo
         raise ValueError("AE frame is missing column(s): onset_day (needed for rates and times to first event)")
     if patients["subject_id"].duplicated().any():
         raise ValueError("patient frame has duplicate subject_id")
-    expo = pd.Series(exposure_days(patients["followup_end_day"]), index=patients["subject_id"].to_numpy())
+    expo = pd.Series(exposure_days(patients["followup_end_day"], window_days), index=patients["subject_id"].to_numpy())
     with_events = pd.Index(df["subject_id"].unique())
     unknown = with_events.difference(expo.dropna().index)
     if len(unknown):
@@ -230,39 +233,40 @@ def _exposure(patients: pd.DataFrame, df: pd.DataFrame, within_one_year_only: bo
     return expo
 
 
-def _onset(df: pd.DataFrame) -> pd.Series:
-    """Onset day within the window: an undated treatment-emergent event on day 0, clipped to 0..WINDOW_DAYS."""
-    return pd.to_numeric(df["onset_day"], errors="coerce").fillna(0.0).clip(0.0, float(WINDOW_DAYS))
+def _onset(df: pd.DataFrame, window_days: int) -> pd.Series:
+    """Onset day within the window: an undated treatment-emergent event on day 0, clipped to 0..window_days."""
+    return pd.to_numeric(df["onset_day"], errors="coerce").fillna(0.0).clip(0.0, float(window_days))
 
 
-def _rates(sub: pd.DataFrame, expo: pd.Series) -> dict:
+def _rates(sub: pd.DataFrame, expo: pd.Series, window_days: int) -> dict:
     """Events per 100 PY over all exposure, and the EAIR per 100 PY: patients with a first event in ``sub`` over
     the time at risk (to the first onset for them, the whole exposure for the others) with its exact CI."""
     total_days = float(np.nansum(expo.to_numpy()))
     py = total_days / DAYS_PER_YEAR
-    first = _onset(sub).groupby(sub["subject_id"]).min()
+    first = _onset(sub, window_days).groupby(sub["subject_id"]).min()
     at_risk_days = total_days - float((expo.reindex(first.index) - np.minimum(first, expo.reindex(first.index))).sum())
     eair = poisson_rate_ci(len(first), at_risk_days / DAYS_PER_YEAR)
     return {"events_per_100py": len(sub) / py * RATE_PER if py > 0 else np.nan, "eair_per_100py": eair[0],
             "eair_lower": eair[1], "eair_upper": eair[2]}
 
 
-def patient_years(patients: pd.DataFrame) -> float:
+def patient_years(patients: pd.DataFrame, window_days: int = WINDOW_DAYS) -> float:
     """Total exposure within the window in patient-years (patients with unknown follow-up add none)."""
-    return float(np.nansum(exposure_days(patients["followup_end_day"]))) / DAYS_PER_YEAR
+    return float(np.nansum(exposure_days(patients["followup_end_day"], window_days))) / DAYS_PER_YEAR
 
 
-def time_to_first_event(ae: pd.DataFrame, patients: pd.DataFrame, kind: str = "ae") -> pd.DataFrame:
+def time_to_first_event(ae: pd.DataFrame, patients: pd.DataFrame, kind: str = "ae",
+                        window_days: int = WINDOW_DAYS) -> pd.DataFrame:
     """Per safety patient with a known follow-up: days from the first injection to the first event of ``kind``
-    within the window (``event`` 1), else censored (0) at the exposure's end - min(365, end of follow-up or
-    death). Columns ``subject_id, time, event``."""
+    within the window (``event`` 1), else censored (0) at the exposure's end - min(window_days, end of follow-up
+    or death). Columns ``subject_id, time, event``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}")
     df = _validate(ae, True)
-    expo = _exposure(patients, df, True).dropna()
+    expo = _exposure(patients, df, True, window_days).dropna()
     if KINDS[kind]:
         df = df[df[KINDS[kind]]]
-    first = _onset(df).groupby(df["subject_id"]).min()
+    first = _onset(df, window_days).groupby(df["subject_id"]).min()
     time = expo.copy()
     time.loc[first.index] = first.to_numpy()
     event = pd.Series(0, index=expo.index)
@@ -275,18 +279,18 @@ INCIDENCE_DAYS = (30, 90, 180, 365)
 
 
 def first_event_summary(ae: pd.DataFrame, patients: pd.DataFrame, kinds=("ae", "sae"),
-                        days=INCIDENCE_DAYS) -> tuple[pd.DataFrame, dict]:
+                        days=INCIDENCE_DAYS, window_days: int = WINDOW_DAYS) -> tuple[pd.DataFrame, dict]:
     """Kaplan-Meier of the time to the first event per kind (R ``survfit``, log CI): one row per kind with
     ``kind, n, events, median, median_lower, median_upper`` (NaN when not reached) and the cumulative incidence
     1 - S(t) with its CI (1 - upper, 1 - lower) at ``days`` (``cuminc_<d>``, ``cuminc_<d>_lower``,
-    ``cuminc_<d>_upper``; NaN when nobody was followed to day d). Censoring (end of follow-up, death, day 365)
-    is taken as non-informative: with deaths as a competing risk 1 - KM overstates the incidence slightly.
+    ``cuminc_<d>_upper``; NaN when nobody was followed to day d). Censoring (end of follow-up, death, the window's
+    end) is taken as non-informative: with deaths as a competing risk 1 - KM overstates the incidence slightly.
     Returns the table and the curves by kind."""
     from analytics.survival import kaplan_meier
 
     rows, curves = [], {}
     for kind in kinds:
-        tte = time_to_first_event(ae, patients, kind)
+        tte = time_to_first_event(ae, patients, kind, window_days)
         km = kaplan_meier(tte["time"], tte["event"])
         curves[kind] = km
         med, lo, hi = km.median()

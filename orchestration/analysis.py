@@ -301,7 +301,7 @@ def sensitivity(matched_cohort: StepOutput, cohort_flow: StepOutput, study: Stud
 
 
 @dg.asset(key=_key("safety_tables"), deps=[ADVERSE_EVENTS, PATIENTS], **_STEP_ASSET,
-          description="Safety over the first year after the first injection: overview, AE (>= 5 %), "
+          description="Safety over the study's window after the first injection (one year in the paper): overview, AE (>= 5 %), "
                       "ADR, SAE (>= 1 %) tables by SOC (internationally agreed order) then PT, 'n (%)' and events, "
                       "rates per 100 patient-years; time to the first AE and SAE (Kaplan-Meier).")
 def safety_tables(warehouse: WarehouseResource, study: StudyResource) -> dg.Output:
@@ -314,7 +314,7 @@ def safety_tables(warehouse: WarehouseResource, study: StudyResource) -> dg.Outp
     patients = _read(warehouse, "SELECT subject_id, last_followup_day AS followup_end_day, death_day "
                                 "FROM marts.dim_patient WHERE source = 'PMS'")
     out = _steps().guarded(lambda: _steps().safety(ae, len(patients), patients, meddra_version=safety.meddra_version,
-                                                   min_pct=safety.min_pct))
+                                                   min_pct=safety.min_pct, window_days=safety.window_days))
     return _output(out, lambda numbers: {"n_safety": numbers["n_safety"],
                                          "patient_years": round(numbers["patient_years"], 1)})
 

@@ -30,6 +30,8 @@ def test_nam2023_states_exactly_the_defaults_of_the_analysis_and_of_dbt():
     for key, value in spec.dbt_vars().items():
         assert dbt_vars[key] == value, key  # `dbt parse` (no spec) and a run with nam2023 agree
     assert spec.analyses == ("replication", "aligned") and spec.safety.meddra_version == "25.0"
+    from analytics.safety import WINDOW_DAYS
+    assert spec.safety.window_days == WINDOW_DAYS == spec.dbt_vars()["safety_window_days"]
 
 
 def test_the_variant_changes_matching_and_analyses_only():

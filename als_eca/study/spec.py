@@ -91,9 +91,9 @@ class Rmst(_Strict):
 
 
 class Safety(_Strict):
-    # The window is the marts' `within_one_year` (fct_adverse_event) and analytics.safety.WINDOW_DAYS: one year
-    # is the only window the marts compute, so it is the only value allowed.
-    window_days: Literal[365] = 365
+    # Days after the first injection: the dbt var safety_window_days (fct_adverse_event.within_safety_window) and
+    # the analysis' exposure cut-off, one number for both. The paper's one year by default.
+    window_days: int = Field(365, ge=1, le=3650)
     meddra_version: str = Field(min_length=1)
     min_pct: dict[Literal["ae", "adr", "sae"], float]
 
@@ -117,7 +117,8 @@ class StudySpec(_Strict):
         """The dbt vars this spec sets (dbt_project.yml holds nam2023's values as defaults, for `dbt parse`)."""
         return {"max_disease_duration_months": self.cohort.max_disease_duration_months,
                 "onset_before_diagnosis_days": self.cohort.onset_before_diagnosis_days,
-                "death_window_min_days": self.cohort.death_window_min_days}
+                "death_window_min_days": self.cohort.death_window_min_days,
+                "safety_window_days": self.safety.window_days}
 
     def analysis_options(self) -> dict:
         """Keyword arguments of analytics.study.run_matched_analysis (and of every step that calls it)."""

@@ -363,26 +363,28 @@ def sensitivity(cohort: pd.DataFrame, names: Sequence[str] | None = None, **opti
 
 
 def safety(ae: pd.DataFrame, n_safety: int, patients: pd.DataFrame | None = None,
-           meddra_version: str = MEDDRA_VERSION, min_pct: Mapping[str, float] | None = None) -> StepOutput:
-    """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the first year after the first injection, coded
-    with MedDRA `meddra_version`. With `patients` (subject_id, followup_end_day, death_day: days from the first
+           meddra_version: str = MEDDRA_VERSION, min_pct: Mapping[str, float] | None = None,
+           window_days: int = WINDOW_DAYS) -> StepOutput:
+    """Overview and Tables 2-4 (AE >= 5 %, ADR, SAE >= 1 %) over the safety window after the first injection
+    (`window_days`: the window the AE frame's `within_safety_window` was computed for; the paper's one year by
+    default), coded with MedDRA `meddra_version`. With `patients` (subject_id, followup_end_day, death_day: days from the first
     injection) also the rates per 100 patient-years of exposure in the window and the time to the first AE and
     SAE (Kaplan-Meier table and cumulative-incidence figure). `min_pct`: per table kind (ae, adr, sae) the share
     of patients a PT needs to be listed (default the paper's)."""
-    overview = safety_overview(ae, n_safety, patients=patients)
+    overview = safety_overview(ae, n_safety, patients=patients, window_days=window_days)
     tables = {"safety_overview": overview,
-              **{f"{kind}_table": event_table(ae, n_safety, kind, patients=patients,
-                                                  min_pct=(min_pct or {}).get(kind)) for kind in ("ae", "adr", "sae")}}
-    numbers = {"n_safety": n_safety, "meddra_version": meddra_version, "window_days": WINDOW_DAYS,
+              **{f"{kind}_table": event_table(ae, n_safety, kind, patients=patients, min_pct=(min_pct or {}).get(kind),
+                                              window_days=window_days) for kind in ("ae", "adr", "sae")}}
+    numbers = {"n_safety": n_safety, "meddra_version": meddra_version, "window_days": window_days,
                **{r.category: {"patients": r.n_patients, "pct": r.pct, "events": r.n_events}
                   for r in overview.itertuples()}}
     figures = {}
     if patients is not None:
-        first, curves = first_event_summary(ae, patients)
+        first, curves = first_event_summary(ae, patients, window_days=window_days)
         tables["first_event"] = first
-        numbers["patient_years"] = patient_years(patients)
+        numbers["patient_years"] = patient_years(patients, window_days)
         numbers["patients_with_exposure"] = int(patients["followup_end_day"].notna().sum())
         numbers["first_event"] = {r["kind"]: {"events": int(r["events"]), "median_days": r["median"]}
                                   for r in first.to_dict(orient="records")}
-        figures["first_event"] = figure_png(first_event_plot(curves))
+        figures["first_event"] = figure_png(first_event_plot(curves, window_days=window_days))
     return StepOutput(numbers, tables, figures)

@@ -39,7 +39,7 @@ def _ae() -> pd.DataFrame:
                 hospitalisation=hosp,
                 death=death,
                 adr=adr,
-                within_one_year=year,
+                within_safety_window=year,
             )
         )
 
@@ -81,7 +81,7 @@ def test_overview_counts():
     assert ov.loc["Deaths", "n_patients"] == 1 and ov.loc["Deaths", "pct"] == 1.0
     assert ov.loc["Adverse drug reactions", "n_patients"] == 16
     assert ov.loc["Serious adverse drug reactions", "n_patients"] == 0
-    assert safety_overview(_ae(), N, within_one_year_only=False).loc[0, "n_patients"] == 33
+    assert safety_overview(_ae(), N, window_only=False).loc[0, "n_patients"] == 33
 
 
 def test_ae_table_threshold_order_and_once_per_row():
@@ -149,7 +149,7 @@ MSK, NERV = "Musculoskeletal and connective tissue disorders", "Nervous system d
 
 def _ae_row(subject, pt, soc, order, onset, serious=False):
     return dict(subject_id=subject, pt=pt, soc=soc, soc_order=order, serious=serious, hospitalisation=serious,
-                death=False, adr=False, within_one_year=True, onset_day=onset)
+                death=False, adr=False, within_safety_window=True, onset_day=onset)
 
 
 def _small():
@@ -211,8 +211,8 @@ def test_rates_need_a_known_exposure_for_every_patient_with_an_event():
         event_table(ae, 4, patients=patients.assign(followup_end_day=[None, 100, None, 200]))
     with pytest.raises(ValueError, match="onset_day"):
         event_table(ae.drop(columns="onset_day"), 4, patients=patients)
-    with pytest.raises(ValueError, match="one-year window"):
-        safety_overview(ae, 4, within_one_year_only=False, patients=patients)
+    with pytest.raises(ValueError, match="safety window only"):
+        safety_overview(ae, 4, window_only=False, patients=patients)
 
 
 def test_layout_soc_then_its_indented_pts():
@@ -273,3 +273,27 @@ def test_first_event_km_matches_r_and_reports_nr():
     assert shown.loc["Any serious adverse event", "median days (95 % CI)"] == "NR (NR-NR)"
     assert shown.loc["Any serious adverse event", "% by day 365 (95 % CI)"].startswith("0.0")
     assert curves["ae"].n == 14 and DAYS_PER_YEAR == 365.25
+
+
+def test_a_shorter_window_cuts_exposure_events_and_deaths_at_its_end():
+    """A 180-day window (the study spec's safety.window_days): the marts flag only events up to day 180 (here: A's
+    back pain on day 300 is outside), and the analysis cuts exposure, time to first event and deaths at day 180."""
+    ae, patients = _small()
+    ae["within_safety_window"] = ae["onset_day"].isna() | (ae["onset_day"] <= 180)
+    patients.loc[3, "death_day"] = 170  # D dies on day 170 (inside, as B on day 100) ...
+    patients.loc[3, "followup_end_day"] = 170
+    patients.loc[0, "death_day"] = 250  # ... A on day 250 (outside the window, inside one year)
+    py = (180 + 100 + 170) / 365.25
+    assert patient_years(patients, 180) == pytest.approx(py)
+    ov = safety_overview(ae, 4, patients=patients, window_days=180).set_index("category")
+    assert ov.loc["Serious adverse events", "n_patients"] == 0
+    assert ov.loc["Adverse events", "events_per_100py"] == pytest.approx(3 / py * 100)
+    assert ov.loc["Deaths within the window", "n_patients"] == 2
+    assert ov.loc["Deaths within the window", "label"] == "Deaths (any cause) up to day 180"
+    no_event = time_to_first_event(ae.iloc[:0], patients, "ae", window_days=180).set_index("subject_id")
+    assert no_event.loc["A"].tolist() == [180, 0]
+    summary, _ = first_event_summary(ae, patients, window_days=180)
+    assert summary.set_index("kind").loc["sae", "events"] == 0
+    # the paper's window on the same frame counts A's death and keeps A's exposure to day 250
+    assert safety_overview(ae, 4, patients=patients).set_index("category").loc[
+        "Deaths within the window", "n_patients"] == 3

@@ -18,13 +18,13 @@ pytestmark = pytest.mark.xdist_group("dbt")
 PROJECT = DBT_PROJECT_DIR
 
 
-def _dbt(command: str, warehouse: Path, target: Path, monkeypatch) -> dict[str, str]:
-    """Run a dbt command; returns {node name: status} from run_results.json."""
+def _dbt(command: str, warehouse: Path, target: Path, monkeypatch, *args: str) -> dict[str, str]:
+    """Run a dbt command (with extra `args`); returns {node name: status} from run_results.json."""
     from dbt.cli.main import dbtRunner
 
     monkeypatch.setenv("ALS_ECA_WAREHOUSE", str(warehouse))
     dbtRunner().invoke([command, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-                        "--target-path", str(target), "--quiet"])
+                        "--target-path", str(target), "--quiet", *args])
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {r["unique_id"].split(".")[2]: r["status"] for r in results}
 
@@ -151,3 +151,28 @@ def test_one_month_is_the_same_number_of_days_in_sql_and_python():
 
     config = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
     assert config["vars"]["days_per_month"] == DAYS_PER_MONTH
+
+
+def test_the_safety_window_var_moves_the_window_flag_only(built, tmp_path, monkeypatch):
+    """The study spec's safety.window_days reaches fct_adverse_event as the dbt var safety_window_days: with 180,
+    `within_safety_window` (and `adr`, which needs it) stops at day 180, and the paper's `within_one_year` stays."""
+    _, built_warehouse, _, _ = built
+    warehouse = tmp_path / "warehouse.duckdb"
+    for suffix in ("", ".wal"):  # (dbt ran in this process: the built file's last writes may be in its WAL)
+        if Path(f"{built_warehouse}{suffix}").exists():
+            shutil.copy(f"{built_warehouse}{suffix}", f"{warehouse}{suffix}")
+    statuses = _dbt("build", warehouse, tmp_path / "target", monkeypatch, "--select",
+                    "int_adverse_events fct_adverse_event",
+                    "--vars", json.dumps({"safety_window_days": 180}))
+    assert statuses and all(v in ("success", "pass") for v in statuses.values()), statuses
+    with duckdb.connect(str(warehouse)) as con:  # (dbt, in this process, still holds it read-write)
+        rows = con.execute("""
+            select count(*) filter (where within_safety_window is distinct from
+                                    (treatment_emergent and coalesce(onset_day <= 180, true))),
+                   count(*) filter (where within_one_year is distinct from
+                                    (treatment_emergent and coalesce(onset_day <= 365, true))),
+                   count(*) filter (where within_one_year and not within_safety_window),
+                   count(*) filter (where adr and not within_safety_window)
+            from marts.fct_adverse_event""").fetchone()
+    assert rows[0] == 0 and rows[1] == 0 and rows[3] == 0
+    assert rows[2] > 0  # the sample has events between day 181 and day 365: the var changed something

@@ -51,7 +51,10 @@ select
     e.*,
     soc.soc_order,
     -- Within one year of the first dose: treatment-emergent, and on or before day 365 (an undated event cannot be
-    -- placed after day 365, so it counts).
-    e.treatment_emergent and coalesce(e.onset_day <= 365, true) as within_one_year
+    -- placed after day 365, so it counts). The paper's fixed definition, kept whatever the study's window.
+    e.treatment_emergent and coalesce(e.onset_day <= 365, true) as within_one_year,
+    -- Within the study's safety window (var safety_window_days; the paper's 365 by default), by the same rule: the
+    -- flag the safety tables read.
+    e.treatment_emergent and coalesce(e.onset_day <= {{ var('safety_window_days') }}, true) as within_safety_window
 from (select * from pms union all select * from proact) as e
 left join soc on lower(soc.soc_name) = lower(e.soc)

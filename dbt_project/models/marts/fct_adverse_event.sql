@@ -1,6 +1,6 @@
--- One row per adverse event of either source. `adr` follows the paper: an AE within one year of the first
--- injection is an adverse drug reaction unless its causality was judged UNLIKELY or NOT RELATED (PMS only; the
--- PRO-ACT files carry no causality).
+-- One row per adverse event of either source. `adr` follows the paper: an AE within the safety window (one year
+-- in the paper) of the first injection is an adverse drug reaction unless its causality was judged UNLIKELY or
+-- NOT RELATED (PMS only; the PRO-ACT files carry no causality).
 select
     subject_id,
     source,
@@ -18,6 +18,7 @@ select
     start_date_precision as onset_precision,
     treatment_emergent,
     within_one_year,
-    case when source = 'PMS' then within_one_year and coalesce(causality not in ('UNLIKELY', 'NOT RELATED'), true)
+    within_safety_window,
+    case when source = 'PMS' then within_safety_window and coalesce(causality not in ('UNLIKELY', 'NOT RELATED'), true)
     end as adr
 from {{ ref('int_adverse_events') }}
