@@ -221,9 +221,11 @@ def balance(result: StudyResult, cohort: pd.DataFrame) -> StepOutput:
                                 "table1_matched": t1_after}, figures)
 
 
-def _km_row(label: str, km) -> dict:
+def _km_row(label: str, km, times) -> dict:
+    """A KM summary row: N, deaths, median with its CI and survival at `times` (days: the study's
+    survival_times_days)."""
     med, lo, hi = km.median()
-    at = km.survival_at([365, 730, 1095])
+    at = km.survival_at(list(times))
     row = {"group": label, "n": km.n, "events": km.events, "median_days": med, "median_lower": lo,
            "median_upper": hi}
     row.update({f"surv_{int(t)}d": s for t, s in zip(at["time"], at["surv"], strict=True)})
@@ -239,9 +241,10 @@ def survival(result: StudyResult) -> StepOutput:
     km_groups = {g: kaplan_meier(t[grp == g], e[grp == g]) for g in ("control", "single", "multiple") if (grp == g).any()}
     three = logrank_test(t, e, grp) if len(km_groups) > 1 else None
     pairs = pairwise_logrank(t, e, grp) if len(km_groups) > 2 else None
-    table = pd.DataFrame([_km_row("BM-MSC (matched)", result.km["treated"]),
-                          _km_row("PRO-ACT control (matched)", result.km["control"])]
-                         + [_km_row(GROUP_LABELS[g], k) for g, k in km_groups.items()])
+    times = result.survival_times
+    table = pd.DataFrame([_km_row("BM-MSC (matched)", result.km["treated"], times),
+                          _km_row("PRO-ACT control (matched)", result.km["control"], times)]
+                         + [_km_row(GROUP_LABELS[g], k, times) for g, k in km_groups.items()])
     rmst = pd.DataFrame([
         {"arm": a, "tau_days": result.tau, "rmst_days": result.rmst[a][0], "se_days": result.rmst[a][1]}
         for a in ("treated", "control")
@@ -321,7 +324,7 @@ def progression(result: StudyResult, visits: pd.DataFrame) -> StepOutput:
         row("ALSFRS-R change baseline -> 12 months", ch_arm),
         row("ALSFRS-R change, treated by injection group", ch_inj),
     ])
-    korean_table = pd.DataFrame([_km_row(g, k) for g, k in korean.km.items()])
+    korean_table = pd.DataFrame([_km_row(g, k, result.survival_times) for g, k in korean.km.items()])
     numbers = {"speed_control_mean": speed.mean_a, "speed_treated_mean": speed.mean_b, "speed_p": speed.p,
                "change_p": ch_arm.p, "cafs": cafs, "korean_logrank_p": korean.logrank.p,
                "korean_n": {g: k.n for g, k in korean.km.items()}}
