@@ -1,4 +1,5 @@
-"""dbt wiring: the dbt project's models, seeds and tests as Dagster assets and asset checks.
+"""dbt wiring: the dbt project's models and seeds as Dagster assets, built by one `dbt build` (its tests are
+evaluated as asset checks in a step per model: orchestration/dbt_checks.py).
 
 The manifest is built by `dbt parse` when the code location loads (never at import) and reused while no file of
 the dbt project has changed since.
@@ -52,14 +53,6 @@ class AlsDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
-    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
-                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
-        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        if spec is None or spec.description:
-            return spec
-        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
-
-
 def describe_test(test: Mapping[str, Any]) -> str:
     """A readable description of a dbt test from its metadata (what, on which column, with which arguments, and
     its severity: `error` blocks everything downstream, `warn` reports a finding)."""
@@ -82,7 +75,9 @@ def describe_test(test: Mapping[str, Any]) -> str:
 
 # The daily schedule refreshes everything at 05:00 UTC: a mart older than a day and a half missed a refresh.
 MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26))
-TRANSLATOR = AlsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# The tests are not checks of the dbt step (a failed one would fail the step and everything after it): each
+# model's tests are checks of their own step (orchestration/dbt_checks.py).
+TRANSLATOR = AlsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False))
 
 
 def _newest_project_mtime() -> float:
@@ -112,7 +107,9 @@ def dbt_project(warehouse: Path) -> DbtProject:
 
 
 def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
-    """All dbt models and seeds as one multi-asset; dbt tests become asset checks (blocking when severity error)."""
+    """All dbt models and seeds as one multi-asset, materialised by one `dbt build`. dbt skips what is downstream
+    of a failed test; the step itself fails only when a model or seed errors (a defect of the code, not of the
+    data). Each materialisation carries the table's row count and column types."""
     project = dbt_project(warehouse)
 
     @dbt_assets(
@@ -125,31 +122,64 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
     def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
                       study: StudyResource):
         from orchestration.analysis import warm_up
+        from orchestration.dbt_checks import results_path, save_test_results, test_results
 
         warm_up()  # the analysis steps' imports, on the core dbt leaves idle
-        failed = []
-        # Its own target folder (concurrent runs never mix). Errors are raised below, once the failed tests have
-        # been reported: dagster-dbt would raise at the end of the stream and lose them.
-        # dbt writes the warehouse in its own process: it holds the run paths' shared writer lock meanwhile.
+        built: list[tuple[dg.AssetKey, dg.Output]] = []
+        # Its own target folder (concurrent runs never mix). dbt writes the warehouse in its own process: it holds
+        # the run paths' shared writer lock meanwhile.
         with warehouse_lock(Path(warehouse.path), on_wait=context.log.warning):
             invocation = dbt.cli(["build"], context=context, raise_on_error=False,
                                  study_vars=study.load().spec.dbt_vars())
             for event in invocation.stream():
-                if isinstance(event, dg.AssetCheckResult) and not event.passed:
-                    failed.append(event)  # held back until dbt has let go of the DuckDB file
-                    continue
-                yield event
-            error = invocation.get_error()  # (dbt has exited)
-        if failed:
-            compiled = {r["unique_id"]: r.get("compiled_code") for r in
-                        invocation.get_artifact("run_results.json").get("results", [])}
-            yield from with_failing_rows(failed, compiled, Path(warehouse.path))
+                if isinstance(event, dg.Output):
+                    # reported once dbt has let go of the file, with row counts and column types
+                    built.append((context.asset_key_for_output(event.output_name), event))
+                # (test results arrive as observations: the check steps report them, from the file saved below)
+            invocation.wait()
+        if not (invocation.target_path / "run_results.json").exists():
+            raise invocation.get_error() or RuntimeError("dbt wrote no run_results.json")  # it never started
+        run_results = invocation.get_artifact("run_results.json")
+        save_test_results(test_results(run_results), results_path(warehouse.directory, context.run.run_id))
+        yield from with_table_metadata(built, Path(warehouse.path), project.manifest_path)
         keep_partial_parse(invocation.target_path)
         prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
-        if error is not None:
-            raise error
+        errors = [r for r in run_results.get("results", [])
+                  if not r["unique_id"].startswith("test.") and r["status"] == "error"]
+        if errors:
+            raise RuntimeError("dbt could not build " + "; ".join(
+                f"{r['unique_id'].split('.')[-1]}: {(r.get('message') or '').strip()}" for r in errors))
 
     return dbt_warehouse
+
+
+def with_table_metadata(outputs: list[tuple[dg.AssetKey, dg.Output]], warehouse: Path,
+                        manifest_path: Path) -> list[dg.Output]:
+    """Each built model's row count and column types (read from the warehouse after dbt exits: the file has one
+    writer) and the column descriptions of the dbt docs, as Dagster's standard table metadata."""
+    import duckdb
+
+    manifest = json.loads(Path(manifest_path).read_text())
+    described = {(n["schema"], n["name"]): {c: v.get("description", "") for c, v in n.get("columns", {}).items()}
+                 for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
+    out = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns: dict[tuple[str, str], list] = {}
+        for schema, table, column, data_type in con.execute(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "where table_catalog = current_database() order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append((column, data_type))
+        for key, output in outputs:
+            schema, table = key.path[0], key.path[-1]
+            types = columns.get((schema, table), [])
+            descriptions = described.get((schema, table), {})
+            (rows,) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            table_schema = dg.TableSchema(columns=[
+                dg.TableColumn(name=c, type=ty, description=descriptions.get(c) or None) for c, ty in types])
+            out.append(output.with_metadata({**output.metadata, "dagster/row_count": int(rows),
+                                             "dagster/column_schema": table_schema}))
+    return out
 
 
 def keep_partial_parse(run_target: Path) -> None:
@@ -173,34 +203,6 @@ def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
     runs = sorted((p for p in folder.glob(f"{prefix}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in runs[keep:]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-SAMPLE_ROWS = 10
-
-
-def with_failing_rows(results: list[dg.AssetCheckResult], compiled: Mapping[str, str | None],
-                      warehouse: Path) -> list[dg.AssetCheckResult]:
-    """Failed dbt tests, each with a sample of its failing rows: the test's compiled SQL (which selects exactly
-    the failing rows; `compiled` maps dbt unique_id to it, from run_results.json) re-run on the warehouse, read-only.
-    Only failures pay for this; passing tests store nothing."""
-    import duckdb
-
-    out = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for result in results:
-            unique_id = result.metadata.get("unique_id")
-            sql = compiled.get(unique_id.value if unique_id is not None else "")
-            if sql:
-                try:
-                    sample = con.execute(f"SELECT * FROM ({sql}) AS failing LIMIT {SAMPLE_ROWS}").df()
-                    table = sample.astype(str).to_markdown(index=False) if not sample.empty else "(no rows)"
-                except duckdb.Error as error:  # the test errored rather than failed: say so, keep the result
-                    table = f"(failing rows could not be selected: {error})"
-                extra = {"failing_rows_sample": dg.MetadataValue.md(table),
-                         "failing_rows_sql": dg.MetadataValue.md(f"```sql\n{sql.strip()}\n```")}
-                result = result._replace(metadata={**result.metadata, **extra})
-            out.append(result)
-    return out
 
 
 class WarehouseDbtResource(DbtCliResource):

@@ -18,7 +18,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
-    from orchestration.dbt import build_dbt_assets, dbt_resource
+    from orchestration.dbt import TRANSLATOR, build_dbt_assets, dbt_project, dbt_resource
+    from orchestration.dbt_checks import build_dbt_checks
     from orchestration.progress import progress_logger
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
@@ -33,7 +34,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     keys = {key for a in assets for key in a.keys}
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
+        asset_checks=[*build_dbt_checks(dbt_project(settings.warehouse).manifest_path, TRANSLATOR),
+                      *(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
                       *build_identifier_checks(mart_keys)],
         schedules=schedules,
         sensors=sensors,

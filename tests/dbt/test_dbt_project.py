@@ -124,55 +124,17 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
     assert expected <= failed, (expected - failed, failed)
 
     # The failing rows a Dagster check shows come from the test's compiled SQL in run_results.json.
-    import dagster as dg
-
-    from orchestration.dbt import with_failing_rows
+    from orchestration.dbt_checks import failing_rows
 
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    compiled = {r["unique_id"]: r["compiled_code"] for r in results}
-    q1 = next(u for u in compiled if u.split(".")[2] == "value_between_stg_proact__alsfrs_q1_speech__4__0")
-    check = dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["staging", "stg_proact__alsfrs"]),
-                                check_name="q1", metadata={"unique_id": q1})
+    compiled = {r["unique_id"].split(".")[2]: r["compiled_code"] for r in results}
     # (dbt, in this process, holds the warehouse read-write: the check reads a copy, as it would after dbt exits)
     (tmp_path / "copy").mkdir()
     copy = tmp_path / "copy" / warehouse.name  # (same name: compiled SQL names the catalog by the file's stem)
     for suffix in ("", ".wal"):
         if Path(f"{warehouse}{suffix}").exists():
             shutil.copy(f"{warehouse}{suffix}", f"{copy}{suffix}")
-    sample = with_failing_rows([check], compiled, copy)[0].metadata["failing_rows_sample"].value
-    header, _, first = sample.splitlines()[:3]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        sample = failing_rows(con, compiled["value_between_stg_proact__alsfrs_q1_speech__4__0"])["failing_rows_sample"]
+    header, _, first = sample.value.splitlines()[:3]
     assert "failing_value" in header and first.split("|")[1].strip() == "5", sample
-
-
-def test_one_month_is_the_same_number_of_days_in_sql_and_python():
-    import yaml
-
-    from analytics.progression import DAYS_PER_MONTH
-
-    config = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
-    assert config["vars"]["days_per_month"] == DAYS_PER_MONTH
-
-
-def test_the_safety_window_var_moves_the_window_flag_only(built, tmp_path, monkeypatch):
-    """The study spec's safety.window_days reaches fct_adverse_event as the dbt var safety_window_days: with 180,
-    `within_safety_window` (and `adr`, which needs it) stops at day 180, and the paper's `within_one_year` stays."""
-    _, built_warehouse, _, _ = built
-    warehouse = tmp_path / "warehouse.duckdb"
-    for suffix in ("", ".wal"):  # (dbt ran in this process: the built file's last writes may be in its WAL)
-        if Path(f"{built_warehouse}{suffix}").exists():
-            shutil.copy(f"{built_warehouse}{suffix}", f"{warehouse}{suffix}")
-    statuses = _dbt("build", warehouse, tmp_path / "target", monkeypatch, "--select",
-                    "int_adverse_events fct_adverse_event",
-                    "--vars", json.dumps({"safety_window_days": 180}))
-    assert statuses and all(v in ("success", "pass") for v in statuses.values()), statuses
-    with duckdb.connect(str(warehouse)) as con:  # (dbt, in this process, still holds it read-write)
-        rows = con.execute("""
-            select count(*) filter (where within_safety_window is distinct from
-                                    (treatment_emergent and coalesce(onset_day <= 180, true))),
-                   count(*) filter (where within_one_year is distinct from
-                                    (treatment_emergent and coalesce(onset_day <= 365, true))),
-                   count(*) filter (where within_one_year and not within_safety_window),
-                   count(*) filter (where adr and not within_safety_window)
-            from marts.fct_adverse_event""").fetchone()
-    assert rows[0] == 0 and rows[1] == 0 and rows[3] == 0
-    assert rows[2] > 0  # the sample has events between day 181 and day 365: the var changed something
