@@ -123,9 +123,16 @@ def notify_and_record(warehouse: Path, alerts: list[Alert], webhook: str | None,
                       lock_wait: float = LOCK_WAIT_SECONDS, timeout: float = POST_TIMEOUT_SECONDS) -> Outcome:
     """Post each alert to `webhook` (when set), then record them all in `ops.alerts` with how the POST went; with no
     alerts, write the rows still pending from an earlier busy warehouse (if any)."""
-    rows = []
+    rows, unreachable = [], None
     for alert in alerts:
-        delivered, status = post(webhook, alert, timeout) if webhook else (None, "no webhook (ALS_ECA_ALERT_WEBHOOK)")
+        if not webhook:
+            delivered, status = None, "no webhook (ALS_ECA_ALERT_WEBHOOK)"
+        elif unreachable:
+            # One wait for a webhook that does not answer, not one per alert: the evaluation must end in time.
+            delivered, status = False, f"{unreachable} (not retried within this evaluation)"
+        else:
+            delivered, status = post(webhook, alert, timeout)
+            unreachable = status if status.startswith("not delivered") else None
         if delivered is False:
             log.warning("alert %s not delivered to the webhook: %s", alert.alert_id, status)
         row = {**payload(alert), "delivered": delivered, "webhook_status": status}

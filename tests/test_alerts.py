@@ -108,6 +108,22 @@ def test_a_webhook_that_is_down_or_fails_is_recorded_as_undelivered_not_raised(t
     assert status["file-url"] == (False, "not sent: ALS_ECA_ALERT_WEBHOOK is not an http(s) URL")
 
 
+def test_a_webhook_that_never_answers_costs_one_timeout_per_evaluation_not_one_per_alert(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        start = time.monotonic()
+        outcome = notify_and_record(warehouse, [_alert(run_id=f"run-{i}") for i in range(3)], url, timeout=1)
+        elapsed = time.monotonic() - start
+    assert 1 <= elapsed < 3  # one timeout, not three
+    assert [r["delivered"] for r in outcome.rows] == [False, False, False]
+    assert "timed out" in outcome.rows[0]["webhook_status"]
+    assert outcome.rows[2]["webhook_status"].endswith("(not retried within this evaluation)")
+    assert len(_rows(warehouse)) == 3
+
+
 def test_a_busy_warehouse_keeps_the_alert_pending_and_the_next_recording_writes_it(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     alert = _alert()
