@@ -55,6 +55,12 @@ def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse:
     )
 
 
+def alert_webhook() -> str | None:
+    """ALS_ECA_ALERT_WEBHOOK: where failure alerts are POSTed (als_eca/alerts.py); unset, they are only recorded in
+    `ops.alerts`. Read when an alert is sent, not when the code location loads, so setting it needs no reload."""
+    return os.environ.get("ALS_ECA_ALERT_WEBHOOK") or None
+
+
 def _readable_dir(path: Path, what: str, variable: str) -> None:
     if not path.exists():
         raise SettingsError(f"{what} {path} does not exist (--{variable.split('_')[-2].lower()} or {variable})")

@@ -15,6 +15,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     `als-eca run` (builds the dbt manifest if stale). The paths reach assets, checks, sensors and the dbt profile
     only through the resources built here."""
     from als_eca.settings import get_settings
+    from orchestration.alerts import alert_sensors
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
@@ -38,7 +39,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                       *(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
                       *build_identifier_checks(mart_keys)],
         schedules=schedules,
-        sensors=sensors,
+        sensors=[*sensors, *alert_sensors],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse), snapshot_dir=str(settings.snapshot_dir)),
             "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),

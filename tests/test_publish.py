@@ -20,6 +20,8 @@ def _warehouse(path: Path, version: int) -> duckdb.DuckDBPyConnection:
     con.execute(f"CREATE OR REPLACE TABLE marts.fct_visit AS SELECT range AS id, {version} AS v FROM range(7)")
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE OR REPLACE TABLE raw.not_published AS SELECT 1 AS x")
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")  # failure alerts (als_eca/alerts.py) stay in the warehouse
+    con.execute("CREATE OR REPLACE TABLE ops.alerts AS SELECT 'run failed' AS message")
     return con
 
 
