@@ -111,15 +111,15 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
     failed = {k for k, v in statuses.items() if v in ("fail", "warn", "error")}
     expected = {
         "fct_treatment_no_duplicate_injections",  # the duplicated injection ...
-        "unique_combination_int_pms__injections_subject_id__injection_day",  # ... already in intermediate
-        "value_between_stg_proact__alsfrs_q1_speech__4__0",  # the item of 5
-        "unique_stg_pms__dm_subject_id",  # the duplicated patient
-        "accepted_values_stg_pms__ae_severity__mild__moderate__severe",  # the unknown coding (a warning)
+        "int_pms_injections_one_per_day",  # ... already in intermediate
+        "proact_alsfrs_item_q1_range",  # the item of 5
+        "pms_dm_subject_id_unique",  # the duplicated patient
+        "pms_ae_severity_valid",  # the unknown coding (a warning)
         "dim_patient_death_on_or_after_index",  # death before index
-        "unique_dim_patient_subject_id",  # the duplicated patient reaches the dimension
-        "stg_pms__dm_death_date_parses",  # 2020-11-31
-        "stg_proact__deathdata_vital_status_coding_known",  # 'Y'
-        "stg_proact__demographics_sex_coding_known",  # 'M' (a warning)
+        "dim_patient_subject_id_unique",  # the duplicated patient reaches the dimension
+        "pms_dm_death_date_parses",  # 2020-11-31
+        "proact_deathdata_status_coding_known",  # 'Y'
+        "proact_demographics_sex_coding_known",  # 'M' (a warning)
     }
     assert expected <= failed, (expected - failed, failed)
 
@@ -130,7 +130,7 @@ def test_crafted_defects_each_trip_their_own_test(built, tmp_path, monkeypatch):
 
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     compiled = {r["unique_id"]: r["compiled_code"] for r in results}
-    q1 = next(u for u in compiled if u.split(".")[2] == "value_between_stg_proact__alsfrs_q1_speech__4__0")
+    q1 = next(u for u in compiled if u.split(".")[2] == "proact_alsfrs_item_q1_range")
     check = dg.AssetCheckResult(passed=False, asset_key=dg.AssetKey(["staging", "stg_proact__alsfrs"]),
                                 check_name="q1", metadata={"unique_id": q1})
     # (dbt, in this process, holds the warehouse read-write: the check reads a copy, as it would after dbt exits)

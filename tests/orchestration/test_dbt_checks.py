@@ -77,7 +77,7 @@ def test_a_failing_dbt_test_is_reported_with_its_failing_rows_and_fails_the_step
 
     assert not result.success
     failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
-    check = next(c for name, c in failed.items() if name.startswith("accepted_values_stg_pms__ae_causality"))
+    check = failed["pms_ae_causality_valid"]
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert "MAYBE" in check.metadata["failing_rows_sample"].value  # (staging upper-cases codings)
     # What does not depend on the defect was still built.
