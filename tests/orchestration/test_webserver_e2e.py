@@ -121,7 +121,7 @@ def test_a_run_launched_through_graphql_succeeds_and_its_checks_pass(dagster_dev
     declared = {("/".join(n["assetKey"]["path"]), c["name"])
                 for n in nodes for c in n["assetChecksOrError"].get("checks", [])}
     assert ("raw/proact_alsfrs", "rows_reconciled") in declared
-    assert any(name.startswith("not_null_") for _, name in declared), "dbt tests are missing from the asset checks"
+    assert ("marts/dim_patient", "dim_patient_subject_id_not_null") in declared, "dbt tests are missing from the checks"
 
     evaluated, cursor = {}, None
     while True:
