@@ -76,7 +76,7 @@ def build_snapshot_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         steps = {step: step_tables(out) for step, out in outputs.items()}
         with warehouse.connect() as con:
             snapshot = publish_snapshot(con, warehouse.snapshot, steps=steps, provenance=provenance.numbers,
-                                        run_id=context.run_id)
+                                        run_id=context.run.run_id)
         context.log.info(f"published {len(snapshot.tables)} marts and {len(snapshot.analysis)} analysis tables "
                          f"to {snapshot.database}")
         absent = [(step, s.status, s.reason) for step, s in steps.items() if s.status != "estimated"]
