@@ -7,6 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 DATA ?= data/sample
 SNAPSHOT ?= $(or $(ALS_ECA_SNAPSHOT_DIR),data/snapshot)
+WAREHOUSE ?= $(or $(ALS_ECA_WAREHOUSE),data/warehouse.duckdb)
 SEED ?= 20230401
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
@@ -15,10 +16,10 @@ export GX_ANALYTICS_ENABLED := False
 # dagster.yaml at the repository root configures the local instance (storage under .dagster_home/).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: help setup demo test lint generate ui sql docs bench
+.PHONY: help setup demo test lint generate ui sql sql-warehouse docs bench
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -46,9 +47,15 @@ test: setup  ## the whole test suite
 ui: setup  ## the Dagster UI on http://127.0.0.1:3000 (asset graph, checks, runs, schedule, sensor)
 	$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-sql: setup  ## a DuckDB SQL shell on the analysts' read-only snapshot of the marts (never blocks a run)
+sql: setup  ## a DuckDB SQL shell on the analysts' read-only snapshot: marts, analysis results (never blocks a run)
 	@test -f $(SNAPSHOT)/snapshot.duckdb || { echo "no snapshot yet: run make demo first"; exit 1; }
 	$(RUN) duckdb -readonly $(SNAPSHOT)/snapshot.duckdb
+
+# The CLI is pinned to the library's version (pyproject.toml), so it reads the warehouse's storage format.
+sql-warehouse: setup  ## the same shell on the warehouse, read-only: every schema (a run cannot write while it is open)
+	@test -f $(WAREHOUSE) || { echo "no warehouse at $(WAREHOUSE): run make demo first"; exit 1; }
+	@echo "read-only on $(WAREHOUSE): while this shell is open a run cannot write it (DuckDB's file lock) - .quit before the next run"
+	$(RUN) duckdb -readonly $(WAREHOUSE)
 
 docs: setup  ## dbt docs (models, columns, lineage) as one static HTML page
 	cd dbt_project && ALS_ECA_WAREHOUSE=$${ALS_ECA_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \

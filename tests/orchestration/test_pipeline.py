@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from als_eca import privacy
@@ -92,6 +93,101 @@ def test_every_file_is_reconciled(pipeline_run):
 def test_no_table_or_view_holds_a_direct_identifier(pipeline_run):
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as con:
         assert privacy.scan(con) == []
+
+
+def _snapshot(pipeline_run) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(pipeline_run.snapshot), read_only=True)
+
+
+def readme_analyst_queries() -> list[str]:
+    """The sql blocks of the README's analyst section, between its `analyst-queries` markers."""
+    import re
+
+    from als_eca.settings import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("<!-- analyst-queries")[1].split("<!-- /analyst-queries -->")[0]
+    return re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_readme_analyst_queries_run_as_written_on_the_snapshot(pipeline_run):
+    queries = readme_analyst_queries()
+    assert len(queries) == 5
+    with _snapshot(pipeline_run) as con:
+        for query in queries:
+            assert con.execute(query).fetchall(), query
+
+
+def test_every_mart_and_column_of_the_snapshot_carries_its_dbt_description(pipeline_run):
+    with _snapshot(pipeline_run) as con:
+        marts = con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' "
+                            "AND NOT internal").fetchall()
+        undocumented = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE "
+                                   "schema_name IN ('marts', 'main') AND NOT internal AND comment IS NULL").fetchall()
+        dim_patient = con.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'marts' AND "
+                                  "table_name = 'dim_patient' AND column_name = 'subject_id'").fetchone()[0]
+        # the unqualified name is the mart (a view in main, the client's default schema)
+        assert con.execute("SELECT count(*) FROM dim_patient").fetchone() == \
+            con.execute("SELECT count(*) FROM marts.dim_patient").fetchone()
+    assert {t for t, _ in marts} == {"dim_patient", "fct_visit", "fct_treatment", "fct_adverse_event",
+                                     "mart_survival_cohort", "fct_fvc"}
+    assert all(comment for _, comment in marts)
+    assert {v for v, _ in views} == {t for t, _ in marts} and all(comment for _, comment in views)
+    assert undocumented == []
+    assert dim_patient == "PRO-ACT subject id as text, or the PMS pseudonym (PMS-<hex>)."  # (dbt's own text)
+
+
+def test_the_snapshot_publishes_every_analysis_table_and_what_built_it(pipeline_run):
+    from als_eca.publish import ANALYSIS_TABLES, NOT_PUBLISHED
+
+    store = pipeline_run.warehouse.parent / "analysis"
+    made = {(listing.name.removesuffix(".files.json"), part) for listing in store.glob("*.files.json")
+            for part in json.loads(listing.read_text())["tables"]}
+    catalog = {(t.step, t.part): t.name for t in ANALYSIS_TABLES}
+    # every table a step makes is published or left out for a stated reason (a new one needs a decision)
+    assert made - set(NOT_PUBLISHED) == set(catalog)
+    provenance = json.loads((store / "provenance.json").read_text())
+    with _snapshot(pipeline_run) as con:
+        published = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() "
+                                     "WHERE schema_name = 'analysis'").fetchall())
+        steps = dict(con.execute("SELECT step, status FROM analysis.steps").fetchall())
+        info = con.execute("SELECT run_id, analysis_run_id, code_commit, study_id, study_spec_sha256, "
+                           "CAST(pms_export_date AS VARCHAR), synthetic, input_files FROM snapshot_info").fetchall()
+        inputs = dict(con.execute("SELECT source_table, sha256 FROM snapshot_inputs").fetchall())
+        km_rows = con.execute("SELECT count(*) FROM analysis.km_summary").fetchone()[0]
+    assert set(published) == {*catalog.values(), "steps"}
+    assert all(f"analysis step `{t.step}`" in published[t.name] for t in ANALYSIS_TABLES)
+    assert set(steps.values()) == {"estimated"} and "provenance" not in steps
+    assert km_rows == len(pd.read_parquet(store / "km_summary.parquet"))
+    assert info == [(provenance["run_id"], provenance["run_id"], provenance["code"]["commit"], "nam2023",
+                     provenance["study"]["sha256"], provenance["pms_export"]["export_date"],
+                     provenance["synthetic"] is not None,
+                     sum(1 for i in provenance["inputs"] if i["sha256"]))]
+    assert inputs == {i["source_table"]: i["sha256"] for i in provenance["inputs"]}
+
+
+def test_the_published_snapshot_holds_no_direct_identifier(pipeline_run):
+    """The analysis tables carry the marts' pseudonymous ids only (treated_id: PMS-<hex>)."""
+    with _snapshot(pipeline_run) as con:
+        assert privacy.scan(con) == []
+        treated = con.execute("SELECT DISTINCT left(treated_id, 4) FROM analysis.matched_pairs").fetchall()
+    assert treated == [("PMS-",)]
+
+
+def test_the_duckdb_shell_opens_the_snapshot_and_the_warehouse_read_only(pipeline_run):
+    """`make sql` and `make sql-warehouse`: the pinned CLI reads both files' storage format, without a warning;
+    a dbt check's failing-rows SQL (database-qualified, as dbt compiles it) runs on the warehouse as it is."""
+    import subprocess
+    import sys
+
+    cli = Path(sys.executable).with_name("duckdb")
+    for database, query in ((pipeline_run.snapshot, "SELECT count(*) FROM dim_patient"),
+                            (pipeline_run.warehouse, 'SELECT count(*) FROM "warehouse"."marts"."dim_patient"')):
+        done = subprocess.run([str(cli), "-readonly", "-csv", "-noheader", str(database), "-c", query],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert int(done.stdout) > 0
 
 
 def test_the_identifier_scan_finds_planted_identifiers(tmp_path):
@@ -408,6 +504,13 @@ def test_a_second_study_spec_runs_without_code_changes_and_its_report_says_so(pi
     assert "caliper 0.2 SD of the PS" in html and "1:2" in html and "analyses: aligned;" in html
     assert summary.report.resolve().parent.parent.name == "caliper02-ratio2-aligned"
     assert not [c for c in summary.failed_checks if "estimable" in c]  # a step not asked for is no warning
+    with duckdb.connect(str(summary.snapshot), read_only=True) as con:
+        steps = dict(con.execute("SELECT step, status FROM analysis.steps").fetchall())
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analysis'"
+                                            ).fetchall()}
+    assert steps["propensity_scores"] == steps["matched_cohort"] == "not requested"
+    assert steps["aligned_analysis"] == "estimated"
+    assert "aligned_matched_pairs" in tables and not tables & {"matched_pairs", "km_summary", "cox_terms"}
 
 
 def test_the_study_is_run_config_in_the_launchpad(pipeline_run, pipeline_data):
