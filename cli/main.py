@@ -266,7 +266,8 @@ def run(
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:
-        typer.echo(f"run {summary.run_id}: {len(summary.materialised)} assets materialised into {summary.warehouse}")
+        typer.echo(f"run {summary.run_id} ({summary.job}): {len(summary.materialised)} assets materialised into "
+                   f"{summary.warehouse}")
     for check in summary.failed_checks:
         typer.echo(f"check failed: {check}", err=True)
     if summary.success:

@@ -21,6 +21,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.checks import gx_checks
     from orchestration.dbt import TRANSLATOR, build_dbt_assets, dbt_project, dbt_resource
     from orchestration.dbt_checks import build_dbt_checks
+    from orchestration.jobs import jobs
     from orchestration.progress import progress_logger
     from orchestration.publish import build_identifier_checks, build_snapshot_asset
     from orchestration.raw import raw_assets
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=[*build_dbt_checks(dbt_project(settings.warehouse).manifest_path, TRANSLATOR),
                       *(c for c in gx_checks if all(k.asset_key in keys for k in c.check_keys)), *analysis_checks,
                       *build_identifier_checks(mart_keys)],
+        jobs=jobs,
         schedules=schedules,
         sensors=[*sensors, *alert_sensors],
         resources={

@@ -21,6 +21,7 @@ class RunSummary:
     snapshot: Path | None = None
     report: Path | None = None
     up_to_date: bool = False  # nothing changed since the last successful run, so nothing was run
+    job: str = "refresh_all"  # refresh_pms when only the PMS exports changed since the last successful run
 
 
 def root_cause(error) -> str:
@@ -60,7 +61,8 @@ def run_pipeline(
     from als_eca.study.spec import load_study
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
-    from orchestration.run_state import check, record_success, up_to_date
+    from orchestration.jobs import PMS_BRANCH
+    from orchestration.run_state import base_fingerprint, check, only_pms_changed, record_success, up_to_date
 
     settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
@@ -70,11 +72,7 @@ def run_pipeline(
     if not force and (previous := up_to_date(settings)):
         return replace(skipped, run_id=previous)
     definitions = build_definitions(settings)
-    job = definitions.resolve_implicit_global_asset_job_def()
-    selection = None
-    if skip:
-        skipped_keys = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in skip)).downstream()
-        selection = list((dg.AssetSelection.all() - skipped_keys).resolve(definitions.resolve_asset_graph()))
+    skipped_keys = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in skip)).downstream()
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # One writer: the whole run holds the warehouse lock (a second run waits, or fails at once with --no-wait).
@@ -84,6 +82,12 @@ def run_pipeline(
         previous, fingerprint, prints = check(settings)
         if not force and previous:
             return replace(skipped, run_id=previous)
+        # Only a new PMS export since the last successful run: rebuild what depends on the PMS data (refresh_pms),
+        # not PRO-ACT's raw tables and models. --force rebuilds everything.
+        pms_only = not force and only_pms_changed(settings, prints)
+        job = definitions.resolve_job_def("refresh_pms" if pms_only else "refresh_all")
+        wanted = PMS_BRANCH if pms_only else dg.AssetSelection.all()
+        selection = list((wanted - skipped_keys).resolve(definitions.resolve_asset_graph())) if skip else None
         loggers = {"console": {"config": {"log_level": log_level}}} if verbose else {"progress": {}}
         result = job.execute_in_process(
             instance=instance,
@@ -92,7 +96,7 @@ def run_pipeline(
             asset_selection=selection,
         )
         if result.success and not skip:  # (still under the lock: no other run can have written in between)
-            record_success(settings.warehouse, result.run_id, fingerprint, prints)
+            record_success(settings.warehouse, result.run_id, fingerprint, prints, base_fingerprint(settings, prints))
     materialised = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
     )
@@ -108,7 +112,7 @@ def run_pipeline(
             or "run failed"
     checks = len(result.get_asset_check_evaluations())
     return replace(skipped, success=result.success, run_id=result.run_id, materialised=materialised,
-                   failed_checks=failed, checks_evaluated=checks, failure=failure, up_to_date=False)
+                   failed_checks=failed, checks_evaluated=checks, failure=failure, up_to_date=False, job=job.name)
 
 
 def _report_path(settings) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -23,7 +24,7 @@ from als_eca.ingest.checksum import sha256_file
 from als_eca.settings import REPO_ROOT, Settings
 
 _DDL = ("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE IF NOT EXISTS ops.run_state "
-        "(run_id VARCHAR, fingerprint VARCHAR, sources VARCHAR, finished_at TIMESTAMP)")
+        "(run_id VARCHAR, fingerprint VARCHAR, sources VARCHAR, finished_at TIMESTAMP, base VARCHAR)")
 
 CODE_DIRS = ("cli", "als_eca", "analytics", "orchestration", "expectations", "dbt_project/models",
              "dbt_project/macros", "dbt_project/seeds")
@@ -69,11 +70,22 @@ def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tu
     spec's content and the warehouse it writes."""
     prints = {**source_prints(settings.proact_dir, previous), **source_prints(settings.pms_dir, previous)}
     digest = hashlib.sha256(json.dumps(content(prints), sort_keys=True).encode())
+    digest.update(base_fingerprint(settings, prints).encode())
+    return digest.hexdigest(), prints
+
+
+def base_fingerprint(settings: Settings, prints: Prints) -> str:
+    """What a run depends on except the PMS exports: the PRO-ACT files by content, the code, the study spec and the
+    warehouse. When it is the last successful run's and only the PMS exports changed, a run rebuilds only what
+    depends on the PMS data (the refresh_pms job)."""
+    proact = str(Path(settings.proact_dir))
+    digest = hashlib.sha256(json.dumps({k: v for k, v in content(prints).items() if k.startswith(proact)},
+                                       sort_keys=True).encode())
     digest.update(code_digest(settings.repo_root).encode())
     digest.update(str(settings.warehouse).encode())
     if Path(settings.study).is_file():  # (a missing spec fails the run's preflight)
         digest.update(Path(settings.study).read_bytes())
-    return digest.hexdigest(), prints
+    return digest.hexdigest()
 
 
 def invalidate(con: duckdb.DuckDBPyConnection) -> None:
@@ -82,24 +94,31 @@ def invalidate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM ops.run_state")
 
 
-def record_success(warehouse: Path, run_id: str, fingerprint: str, prints: Prints) -> None:
+def record_success(warehouse: Path, run_id: str, fingerprint: str, prints: Prints, base: str) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DROP TABLE IF EXISTS ops.run_state")  # (a record of an older layout)
         invalidate(con)
-        con.execute("INSERT INTO ops.run_state VALUES (?, ?, ?, now())", [run_id, fingerprint, json.dumps(prints)])
+        con.execute("INSERT INTO ops.run_state VALUES (?, ?, ?, now(), ?)",
+                    [run_id, fingerprint, json.dumps(prints), base])
 
 
-def last_success(warehouse: Path) -> tuple[str, str, Prints] | None:
-    """(run id, fingerprint, source prints) of the last fully successful run, if nothing has written the warehouse
-    since."""
+class LastRun(NamedTuple):
+    run_id: str
+    fingerprint: str
+    prints: Prints
+    base: str | None  # base_fingerprint
+
+
+def last_success(warehouse: Path) -> LastRun | None:
+    """The last fully successful run, if nothing has written the warehouse since."""
     if not Path(warehouse).is_file():
         return None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            row = con.execute("SELECT run_id, fingerprint, sources FROM ops.run_state LIMIT 1").fetchone()
+            row = con.execute("SELECT run_id, fingerprint, sources, base FROM ops.run_state LIMIT 1").fetchone()
     except duckdb.Error:  # no record yet, an older warehouse, or a run holding it: not up to date
         return None
-    return (row[0], row[1], json.loads(row[2] or "{}")) if row else None
+    return LastRun(row[0], row[1], json.loads(row[2] or "{}"), row[3]) if row else None
 
 
 def check(settings: Settings) -> tuple[str | None, str, Prints]:
@@ -107,8 +126,15 @@ def check(settings: Settings) -> tuple[str | None, str, Prints]:
     warehouse after it, else None; the current fingerprint; the current source prints) - the prints computed once,
     re-hashing only files whose size or modification time changed since that run."""
     last = last_success(settings.warehouse)
-    fingerprint, prints = inputs_fingerprint(settings, last[2] if last else None)
-    return (last[0] if last and last[1] == fingerprint else None), fingerprint, prints
+    fingerprint, prints = inputs_fingerprint(settings, last.prints if last else None)
+    return (last.run_id if last and last.fingerprint == fingerprint else None), fingerprint, prints
+
+
+def only_pms_changed(settings: Settings, prints: Prints) -> bool:
+    """Since the last successful run (and no run has written the warehouse after it), only the PMS exports
+    changed: the PRO-ACT files, the code, the study spec and the warehouse are the same."""
+    last = last_success(settings.warehouse)
+    return bool(last and last.base and last.base == base_fingerprint(settings, prints))
 
 
 def up_to_date(settings: Settings) -> str | None:

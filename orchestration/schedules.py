@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.jobs import refresh_all
+
 daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
-    target=dg.AssetSelection.all(),
+    job=refresh_all,
     cron_schedule="0 5 * * *",
     execution_timezone="UTC",
     description="Materialise the whole graph every morning (raw → marts → analysis → report).",

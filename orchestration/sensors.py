@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from als_eca.settings import Settings
+from orchestration.jobs import refresh_all, refresh_pms
 from orchestration.resources import SourcesResource, WarehouseResource
 from orchestration.run_state import content, source_prints, up_to_date
 
@@ -31,10 +32,11 @@ def changed_sources(cursor: dict, proact_dir: Path, pms_dir: Path) -> tuple[list
 
 @dg.sensor(
     name="new_source_data",
-    target=dg.AssetSelection.all(),
+    jobs=[refresh_all, refresh_pms],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Launches a run of everything downstream of a new PMS export or a changed PRO-ACT or PMS file.",
+    description="Launches refresh_pms for a new PMS export (or a changed PMS file), refresh_all when a PRO-ACT file "
+                "changed.",
 )
 def new_source_data(context: dg.SensorEvaluationContext, sources: SourcesResource, warehouse: WarehouseResource):
     cursor = json.loads(context.cursor) if context.cursor else {}
@@ -46,11 +48,10 @@ def new_source_data(context: dg.SensorEvaluationContext, sources: SourcesResourc
         # they are the baseline, not news.
         yield dg.SkipReason(f"baseline: the warehouse is up to date with these files (run {last_run})")
     elif changed:
-        graph = context.repository_def.asset_graph
-        selection = sorted(dg.AssetSelection.groups(*changed).downstream().resolve(graph))
+        job = refresh_pms if changed == ["raw_pms"] else refresh_all
         everything = {name: content(prints) for name, prints in new_cursor.items()}
         key = hashlib.sha256(json.dumps(everything, sort_keys=True).encode()).hexdigest()[:16]
-        yield dg.RunRequest(run_key=key, asset_selection=selection, tags={"trigger": ",".join(changed)})
+        yield dg.RunRequest(run_key=key, job_name=job.name, tags={"trigger": ",".join(changed)})
     else:
         yield dg.SkipReason("no new PMS export and no changed PRO-ACT or PMS file")
     context.update_cursor(json.dumps(new_cursor, sort_keys=True))

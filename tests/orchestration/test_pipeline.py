@@ -397,6 +397,33 @@ def test_a_run_that_fails_midway_is_never_up_to_date(pipeline_run, pipeline_data
         assert not again.up_to_date and again.success and again.materialised
 
 
+def test_a_new_pms_export_rebuilds_only_the_pms_branch_and_gives_the_full_runs_marts(pipeline_run, pipeline_data):
+    """Only the PMS exports changed since the last successful run: `als-eca run` launches refresh_pms, which
+    leaves PRO-ACT's raw tables and staging views as they are; its marts equal a full run's on the same files."""
+    from orchestration.run import run_pipeline
+
+    full = _table_digests(pipeline_run.warehouse)  # (the previous test ended with a full run on these files)
+    export = sorted((pipeline_data / "pms").iterdir())[-1]
+    held = pipeline_data / f"held-{export.name}"
+    args = {"proact": pipeline_data / "proact", "pms": pipeline_data / "pms", "warehouse": pipeline_run.warehouse}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        mp.delenv("DAGSTER_HOME", raising=False)
+        export.rename(held)  # the earlier data cut: the newest export not yet delivered
+        try:
+            earlier = run_pipeline(**args, force=False)
+        finally:
+            held.rename(export)
+        assert earlier.success and earlier.job == "refresh_pms", earlier.failure
+        assert not [k for k in earlier.materialised if k.startswith(("raw/proact", "staging/stg_proact"))]
+        assert {"raw/pms_dm", "staging/stg_pms__dm", "marts/dim_patient", "analysis/study_report"} <= set(
+            earlier.materialised)
+        assert _table_digests(pipeline_run.warehouse) != full  # the earlier cut has other PMS data
+        delivered = run_pipeline(**args, force=False)
+    assert delivered.success and delivered.job == "refresh_pms", delivered.failure
+    assert _table_digests(pipeline_run.warehouse) == full
+
+
 @pytest.mark.parametrize("cohort", ["3 treated and 11 controls", "one patient per injection group"])
 def test_a_cohort_too_small_for_a_model_gives_not_estimable_results_not_a_crash(pipeline_run, tmp_path, cohort):
     """Every analysis step either estimates or records why it cannot; the run succeeds with warnings."""
