@@ -71,6 +71,13 @@ def _output(out: StepOutput, key_numbers: Callable[[dict], dict] | None = None) 
     return dg.Output(out, metadata=meta)
 
 
+def _hr_text(term: dict | None) -> str:
+    """'0.38 (95 % CI 0.22-0.65)': a hazard ratio as the asset page shows it among its key numbers."""
+    if not term or term.get("hr") is None:
+        return "not estimable"
+    return f"{term['hr']:.2f} (95 % CI {term['lower']:.2f}-{term['upper']:.2f})"
+
+
 def _read(warehouse: WarehouseResource, sql: str) -> pd.DataFrame:
     with warehouse.connect(read_only=True) as con:
         return con.execute(sql).df()
@@ -169,7 +176,8 @@ def aligned_analysis(cohort_flow: StepOutput, provenance: StepOutput, study: Stu
     def key_numbers(numbers: dict) -> dict:
         hr = numbers["cox"]["terms"]["group_single"]
         failed = [d["name"] for d in numbers["diagnostics"] if d["passed"] is False]
-        return {"pairs": len(numbers["matching"]["pairs"]), "hr_single": hr["hr"], "logrank_p": numbers["logrank"]["p"],
+        return {"pairs": len(numbers["matching"]["pairs"]), "hr_single": hr["hr"],
+                "hr_single_cycle": _hr_text(hr), "logrank_p": numbers["logrank"]["p"],
                 "diagnostics_failed": ", ".join(failed) or "none"}
 
     return _output(out, key_numbers)
@@ -223,7 +231,10 @@ def matched_cohort(cohort_flow: StepOutput, propensity_scores: StepOutput, prove
     if out.not_estimable:  # results.json, the `als-eca analyze` contract, then says why there are no results
         out.documents["results"] = out.numbers
     return _output(out, lambda numbers: {"n_treated": numbers["n"]["treated"], "n_control": numbers["n"]["control"],
-                                         "pairs": len(numbers["matching"]["pairs"])})
+                                         "pairs": len(numbers["matching"]["pairs"]),
+                                         "hr_single_cycle": _hr_text(numbers["cox"]["terms"].get("group_single")),
+                                         "hr_multiple": _hr_text(numbers["cox"]["terms"].get("group_multiple")),
+                                         "logrank_p": numbers["logrank"]["p"]})
 
 
 @dg.asset_check(asset=_key("matched_cohort"), name="matched_on_the_published_scores", blocking=True,
