@@ -62,12 +62,13 @@ _NOT_SHOWN = ("cohort", "matched_cohort")
 def _output(out: StepOutput, key_numbers: Callable[[dict], dict] | None = None) -> dg.Output:
     """The asset's output with its UI metadata: tables and figures, and key numbers - or why it made no estimate
     (the asset's `estimable` check turns that into a warning)."""
-    meta: dict = {table: _md_table(frame) for table, frame in out.tables.items() if table not in _NOT_SHOWN}
-    meta.update({f"{figure}_plot": _md_image(png) for figure, png in out.figures.items()})
+    meta: dict = {}  # key numbers first: the asset page lists metadata in this order
     if out.not_estimable:
         meta.update({"estimable": False, "not_estimable": out.not_estimable})
     elif key_numbers is not None:
         meta.update(key_numbers(out.numbers))
+    meta.update({table: _md_table(frame) for table, frame in out.tables.items() if table not in _NOT_SHOWN})
+    meta.update({f"{figure}_plot": _md_image(png) for figure, png in out.figures.items()})
     return dg.Output(out, metadata=meta)
 
 
