@@ -57,7 +57,7 @@ def save_test_results(results: Mapping[str, dict], path: Path, keep: int = KEEP_
 def failing_rows(con, sql: str | None) -> dict[str, dg.MetadataValue]:
     """A sample of a failed test's failing rows - its compiled SQL re-run read-only - and the SQL itself (to paste
     into `make sql`). A query that errors is said, not raised: the check result is kept."""
-    if not sql:
+    if not sql or con is None:
         return {}
     import duckdb
 
@@ -137,9 +137,15 @@ def _model_check(model: str, specs: list[dg.AssetCheckSpec],
             context.log.info(f"{len(missing)} test(s) of {model} not run by a dbt build of this run: running them")
             results = {**results, **run_tests(dbt, warehouse, study, missing, context.log)}
         by_key = {s.key: s for s in specs}
-        with duckdb.connect(warehouse.path, read_only=True) as con:
+        # The warehouse is opened only to sample failing rows: most steps have none to show.
+        failing = any((results.get(ids[k]) or {}).get("status") in ("fail", "warn", "error") for k in selected)
+        con = duckdb.connect(warehouse.path, read_only=True) if failing else None
+        try:
             for key in selected:
                 yield check_result(by_key[key], ids[key], results.get(ids[key]), con)
+        finally:
+            if con is not None:
+                con.close()
 
     return _check
 
