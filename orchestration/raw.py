@@ -14,6 +14,7 @@ import dagster as dg
 from als_eca.ingest import IngestError, LoadResult, deliveries, discover_pms, discover_proact, load_source
 from als_eca.ingest.manifest import read_manifest
 from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema, by_table
+from orchestration.checks import warm_up_gx
 from orchestration.markdown import md_table
 from orchestration.resources import SourcesResource, WarehouseResource
 
@@ -195,6 +196,7 @@ def _discovery_failure(exc: Exception) -> dg.Failure:
     pool=RAW_POOL,
 )
 def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
+    warm_up_gx()  # the raw tables' suites run next
     try:
         found = discover_proact(Path(sources.proact_dir))
     except Exception as exc:  # DiscoveryError: a folder that does not exist or is ambiguous
@@ -213,6 +215,7 @@ def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     pool=RAW_POOL,
 )
 def raw_pms(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
+    warm_up_gx()  # the raw tables' suites run next
     try:
         found = discover_pms(Path(sources.pms_dir))
         export = next((s.path.parent for s in found if s.path is not None), None)
