@@ -53,26 +53,6 @@ class AlsDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
-def describe_test(test: Mapping[str, Any]) -> str:
-    """A readable description of a dbt test from its metadata (what, on which column, with which arguments, and
-    its severity: `error` blocks everything downstream, `warn` reports a finding)."""
-    if test.get("description"):
-        return test["description"]
-    meta = test.get("test_metadata") or {}
-    name = meta.get("name") or test["name"]
-    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k not in ("model", "column_name")}
-    column = test.get("column_name")
-    where = (test.get("config") or {}).get("where")
-    severity = str((test.get("config") or {}).get("severity", "error")).lower()
-    text = f"dbt test `{name}`" + (f" on column `{column}`" if column else "")
-    if kwargs:
-        text += " (" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
-    if where:
-        text += f" where {where}"
-    return text + f". Severity {severity}: " + ("a failure blocks everything downstream." if severity == "error"
-                                                  else "a failure is reported as a finding.")
-
-
 # The daily schedule refreshes everything at 05:00 UTC: a mart older than a day and a half missed a refresh.
 MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26))
 # The tests are not checks of the dbt step (a failed one would fail the step and everything after it): each

@@ -89,6 +89,26 @@ def check_result(spec: dg.AssetCheckSpec, unique_id: str, result: Mapping[str, A
         severity=dg.AssetCheckSeverity.ERROR if error_severity else dg.AssetCheckSeverity.WARN)
 
 
+def describe_test(test: Mapping[str, Any]) -> str:
+    """A readable description of a dbt test from its metadata (what, on which column, with which arguments, and
+    its severity: `error` blocks everything downstream, `warn` reports a finding)."""
+    if test.get("description"):
+        return test["description"]
+    meta = test.get("test_metadata") or {}
+    name = meta.get("name") or test["name"]
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+    column = test.get("column_name")
+    where = (test.get("config") or {}).get("where")
+    severity = str((test.get("config") or {}).get("severity", "error")).lower()
+    text = f"dbt test `{name}`" + (f" on column `{column}`" if column else "")
+    if kwargs:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+    if where:
+        text += f" where {where}"
+    return text + f". Severity {severity}: " + ("a failure blocks everything downstream." if severity == "error"
+                                                  else "a failure is reported as a finding.")
+
+
 def _tests_by_model(manifest: Mapping[str, Any]) -> dict[str, list[tuple[str, Mapping[str, Any]]]]:
     by_model: dict[str, list] = defaultdict(list)
     for unique_id, node in manifest["nodes"].items():
@@ -102,8 +122,6 @@ def _tests_by_model(manifest: Mapping[str, Any]) -> dict[str, list[tuple[str, Ma
 def build_dbt_checks(manifest_path: Path, translator) -> list[dg.AssetChecksDefinition]:
     """One multi-asset check per dbt model (and seed) with tests: a check per test, named by the test, described
     from its metadata, blocking when its severity is error."""
-    from orchestration.dbt import describe_test
-
     manifest = json.loads(Path(manifest_path).read_text())
     checks = []
     for model_id, tests in sorted(_tests_by_model(manifest).items()):
