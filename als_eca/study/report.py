@@ -396,7 +396,7 @@ def cuts_section(cuts: list[dict], current: str | None) -> Section:
     recorded cuts, als_eca.study.cuts), this run's cut marked; with two cuts or more, the single-cycle HR per cut."""
     from als_eca.study.cuts import CUT_COLUMNS, cut_rows, hr_points
 
-    title, source = "Results by data cut", "cuts/<study id>/<export date>.json (als-eca cuts)"
+    title, source = "Results by data cut", "analysis/study_report: cuts/<study id>/<export date>.json (als-eca cuts)"
     how = ("Run an earlier cut with `als-eca run --pms-as-of YYYY-MM-DD` (the newest PMS export on or before that "
            "date), then `als-eca run` again for the latest.")
     if not cuts:
