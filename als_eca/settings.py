@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ class Settings:
     snapshot_dir: Path  # ALS_ECA_SNAPSHOT_DIR: the analysts' read-only copy of the marts (DuckDB + Parquet)
     study: Path = REPO_ROOT / "studies" / "nam2023.yml"  # ALS_ECA_STUDY: the study spec (als_eca/study/spec.py)
     repo_root: Path = REPO_ROOT
+    pms_as_of: date | None = None  # ALS_ECA_PMS_AS_OF: load the newest PMS export on or before it (an earlier cut)
 
 
 def _path(variable: str, default: str) -> Path:
@@ -35,7 +37,7 @@ def _path(variable: str, default: str) -> Path:
 
 
 def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse: Path | None = None,
-                 study: Path | None = None) -> Settings:
+                 study: Path | None = None, pms_as_of: date | str | None = None) -> Settings:
     """The settings now (not at import, so a changed environment is seen by the next run): an argument given here
     (`als-eca run --proact ...`) beats its environment variable, which beats the default."""
     warehouse = Path(warehouse).resolve() if warehouse is not None else _path("ALS_ECA_WAREHOUSE",
@@ -52,7 +54,18 @@ def get_settings(proact: Path | None = None, pms: Path | None = None, warehouse:
         # By default next to the warehouse, so a second warehouse never overwrites another one's snapshot.
         snapshot_dir=_path("ALS_ECA_SNAPSHOT_DIR", str(warehouse.parent / "snapshot")),
         study=Path(study).resolve() if study is not None else _path("ALS_ECA_STUDY", "studies/nam2023.yml"),
+        pms_as_of=_as_of(pms_as_of if pms_as_of is not None else os.environ.get("ALS_ECA_PMS_AS_OF") or None),
     )
+
+
+def _as_of(value: date | str | None) -> date | None:
+    """A data cut's date, YYYY-MM-DD; a malformed one is refused here, before anything runs."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"ALS_ECA_PMS_AS_OF / --pms-as-of {value!r}: not a date YYYY-MM-DD") from None
 
 
 def alert_webhook() -> str | None:

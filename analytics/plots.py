@@ -273,6 +273,42 @@ def forest_plot(
     return fig
 
 
+#: One colour per analysis where analyses share a figure (the results by data cut).
+ANALYSIS_COLOURS = {"aligned": OKABE_ITO["blue"], "replication": OKABE_ITO["vermillion"]}
+
+
+def hr_by_cut(points: pd.DataFrame, current: str | None = None, title: str | None = None) -> Figure:
+    """Hazard ratio with 95 % CI per data cut (x: the cut, in order; ``points`` has ``export_date, analysis, hr,
+    lower, upper``), one colour per analysis (``ANALYSIS_COLOURS``), side by side within a cut, log scale, a
+    dashed line at HR 1; the cut ``current`` is labelled as this run's."""
+    cuts = sorted(points["export_date"].unique())
+    analyses = list(dict.fromkeys(points["analysis"]))
+    fig = Figure(figsize=(max(4.5, 1.3 * len(cuts) + 2.5), 3.6))
+    ax = fig.add_subplot()
+    width = 0.15  # (the offset between analyses within a cut, so their intervals do not hide each other)
+    for i, name in enumerate(analyses):
+        s = points[points["analysis"] == name]
+        x = np.array([cuts.index(c) for c in s["export_date"]]) + (i - (len(analyses) - 1) / 2) * width
+        ax.errorbar(x, s["hr"], yerr=[s["hr"] - s["lower"], s["upper"] - s["hr"]], fmt="o-", capsize=3, ms=5,
+                    color=ANALYSIS_COLOURS.get(name, _OTHER_COLOURS[i % len(_OTHER_COLOURS)]), label=name)
+    ax.axhline(1.0, ls="--", color="grey", lw=0.8)
+    ax.set_yscale("log")
+    lo, hi = float(points["lower"].min()), float(points["upper"].max())
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo / 1.5 <= t <= hi * 1.5]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(range(len(cuts)))
+    ax.set_xticklabels([f"{c}\n(this run)" if c == current else c for c in cuts])
+    ax.set_xlim(-0.5, len(cuts) - 0.5)
+    ax.set_xlabel("PMS export (data cut)")
+    ax.set_ylabel("HR (95 % CI, log scale)")
+    ax.legend(title="analysis", fontsize=8, title_fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def _box(ax, x: float, y: float, text: str, colour: str = "black", ha: str = "center", gid: str | None = None,
          fontsize: float = 10, **kw):
     return ax.text(x, y, text, ha=ha, va="center", multialignment="left" if ha != "center" else "center",

@@ -252,17 +252,23 @@ def run(
                                                     "studies/nam2023.yml).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Dagster's full log, with dbt's line per node "
                                                             "(default: one line per finished step).")] = False,
+    pms_as_of: Annotated[str | None, typer.Option("--pms-as-of", metavar="YYYY-MM-DD",
+                                                  help="Run an earlier data cut: the newest PMS export on or before "
+                                                       "this date (default: ALS_ECA_PMS_AS_OF, else the newest).")]
+    = None,
 ) -> None:
     """Materialise the whole asset graph in-process: raw files -> DuckDB -> dbt marts -> analysis -> report."""
+    from als_eca.ingest.discover import DiscoveryError
     from als_eca.settings import SettingsError
     from als_eca.study.spec import StudySpecError
     from als_eca.warehouse_lock import WarehouseLocked
     from orchestration.run import run_pipeline
 
-    with _user_errors(SettingsError), _user_errors(StudySpecError), _user_errors(WarehouseLocked, code=3):
+    with _user_errors(SettingsError, DiscoveryError), _user_errors(StudySpecError), \
+            _user_errors(WarehouseLocked, code=3):
         summary = run_pipeline(proact=proact, pms=pms, warehouse=warehouse, force=force, wait=wait,
                                on_wait=lambda message: typer.echo(message, err=True), study=study,
-                               verbose=verbose)
+                               verbose=verbose, pms_as_of=pms_as_of)
     if summary.up_to_date:
         typer.echo(f"up to date: no source file or code changed since run {summary.run_id} (--force to rerun)")
     else:
@@ -275,6 +281,32 @@ def run(
     if not summary.success:
         typer.echo(f"error: {summary.failure}", err=True)
         raise typer.Exit(code=1)
+
+
+@app.command()
+def cuts(
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB file whose runs recorded the cuts (default: "
+                                                        "ALS_ECA_WAREHOUSE); they are in cuts/ beside it.")] = None,
+    study: Annotated[str | None, typer.Option(help="Only this study id (default: every study with a cut).")] = None,
+) -> None:
+    """The recorded results by data cut: per study, one row per PMS export run and analysis - eligible, matched
+    sets, deaths, HRs with CI, log-rank p and the run (each cut's latest run)."""
+    from als_eca.settings import SettingsError, get_settings
+    from als_eca.study.cuts import CUT_COLUMNS, CUTS_DIR, cut_rows, read_cuts, studies
+
+    with _user_errors(SettingsError):
+        folder = get_settings(warehouse=warehouse).warehouse.parent / CUTS_DIR
+    found = [study] if study else studies(folder)
+    if not found or not any(read_cuts(folder, s) for s in found):
+        raise _user_error(f"no data cut recorded in {folder}" + (f" for study {study}" if study else "")
+                          + " (each `als-eca run` records its cut; --pms-as-of YYYY-MM-DD runs an earlier one)", 1)
+    for name in found:
+        rows = [CUT_COLUMNS, *cut_rows(read_cuts(folder, name))]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(CUT_COLUMNS))]
+        typer.echo(f"study {name}")
+        for r in rows:
+            typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        typer.echo("")
 
 
 if __name__ == "__main__":

@@ -336,13 +336,17 @@ STUDY_STEPS = ("provenance", "cohort_flow", "aligned_analysis", "falsification",
 
 
 @dg.asset(key=_key("study_report"), ins=_ins(*STUDY_STEPS), group_name="analysis", kinds={"html"},
-          description="The study report: one self-contained HTML file mirroring the paper.")
+          description="The study report: one self-contained HTML file mirroring the paper; records the run's "
+                      "headline figures under its PMS data cut (cuts/<study id>/<export date>.json) and shows the "
+                      "study's cuts side by side.")
 def study_report(warehouse: WarehouseResource, **outputs: StepOutput) -> dg.MaterializeResult:
+    from als_eca.study.cuts import CUTS_DIR
     from als_eca.study.report import write_study_report
     from als_eca.study.synopsis import documents_of, synopsis_of, synopsis_rows
 
     path = write_study_report(outputs, warehouse.directory / "report",
-                              simulation=warehouse.directory / "simulation" / "summary.json")
+                              simulation=warehouse.directory / "simulation" / "summary.json",
+                              cuts_dir=warehouse.directory / CUTS_DIR)
     rows = synopsis_rows(synopsis_of(documents_of(outputs)))
     return dg.MaterializeResult(metadata={"synopsis": md_table(list(rows[0]), rows[1:]),
                                           "report": dg.MetadataValue.path(str(path.resolve())),

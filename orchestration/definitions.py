@@ -44,7 +44,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=[*sensors, *alert_sensors],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse), snapshot_dir=str(settings.snapshot_dir)),
-            "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir)),
+            "sources": SourcesResource(proact_dir=str(settings.proact_dir), pms_dir=str(settings.pms_dir),
+                                       pms_as_of=settings.pms_as_of.isoformat() if settings.pms_as_of else ""),
             "study": StudyResource(path=str(settings.study)),
             "dbt": dbt_resource(settings.warehouse),
             ANALYSIS_IO_MANAGER: analysis_io_manager,  # analysis step outputs, in <warehouse dir>/analysis/

@@ -217,7 +217,7 @@ def raw_proact(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 def raw_pms(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
     warm_up_gx()  # the raw tables' suites run next
     try:
-        found = discover_pms(Path(sources.pms_dir))
+        found = discover_pms(Path(sources.pms_dir), sources.as_of)
         export = next((s.path.parent for s in found if s.path is not None), None)
         if export is None:
             raise IngestError(sources.pms_dir, "the newest PMS export holds none of the expected domain files")

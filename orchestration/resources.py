@@ -65,7 +65,17 @@ class StudyResource(dg.ConfigurableResource):
 
 
 class SourcesResource(dg.ConfigurableResource):
-    """Where the source files are: the PRO-ACT folder and the folder of PMS exports (ALS_ECA_PROACT_DIR/_PMS_DIR)."""
+    """Where the source files are: the PRO-ACT folder and the folder of PMS exports (ALS_ECA_PROACT_DIR/_PMS_DIR);
+    `pms_as_of` (ALS_ECA_PMS_AS_OF, YYYY-MM-DD; empty: the newest) loads the newest export on or before that date,
+    an earlier data cut."""
 
     proact_dir: str
     pms_dir: str
+    pms_as_of: str = ""
+
+    @property
+    def as_of(self):
+        """`pms_as_of` as a date, or None for the newest export."""
+        from datetime import date
+
+        return date.fromisoformat(self.pms_as_of) if self.pms_as_of else None

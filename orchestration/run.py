@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 
@@ -47,6 +48,7 @@ def run_pipeline(
     skip: Sequence[str] = (),
     study: Path | None = None,
     verbose: bool = True,
+    pms_as_of: date | str | None = None,
 ) -> RunSummary:
     """Run raw → dbt → analysis → report once. The paths given here override the environment's; they reach every
     asset, check and the dbt profile through the resources of the definitions built for this run. `skip` (asset
@@ -54,9 +56,11 @@ def run_pipeline(
     simulation audit needs the cohort and the matched analyses, not the report); such a partial run is not
     recorded as the warehouse's last successful run. `study`: the study spec (default ALS_ECA_STUDY, else
     studies/nam2023.yml), validated before anything runs (als_eca.study.spec.StudySpecError). `verbose`: Dagster's
-    console log at `log_level` (with dbt's line per node); else one line per finished step (`progress`)."""
+    console log at `log_level` (with dbt's line per node); else one line per finished step (`progress`).
+    `pms_as_of` (default ALS_ECA_PMS_AS_OF): load the newest PMS export on or before that date, an earlier data cut."""
     import dagster as dg
 
+    from als_eca.ingest.discover import newest_pms_export
     from als_eca.settings import get_settings, preflight
     from als_eca.study.spec import load_study
     from als_eca.warehouse_lock import warehouse_lock
@@ -64,8 +68,10 @@ def run_pipeline(
     from orchestration.jobs import PMS_BRANCH
     from orchestration.run_state import base_fingerprint, check, only_pms_changed, record_success, up_to_date
 
-    settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study)
+    settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study, pms_as_of=pms_as_of)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
+    if settings.pms_as_of:  # no export on or before the cut's date: the dates found, nothing written
+        newest_pms_export(settings.pms_dir, settings.pms_as_of)
     load_study(settings.study)  # a study spec that does not validate: its keys and allowed values, nothing written
     skipped = RunSummary(True, "", [], [], 0, None, settings.warehouse, up_to_date=True,
                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=_report_path(settings))

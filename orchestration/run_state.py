@@ -21,6 +21,7 @@ from typing import NamedTuple
 import duckdb
 
 from als_eca.ingest.checksum import sha256_file
+from als_eca.ingest.discover import DiscoveryError, newest_pms_export
 from als_eca.settings import REPO_ROOT, Settings
 
 _DDL = ("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE IF NOT EXISTS ops.run_state "
@@ -71,7 +72,18 @@ def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tu
     prints = {**source_prints(settings.proact_dir, previous), **source_prints(settings.pms_dir, previous)}
     digest = hashlib.sha256(json.dumps(content(prints), sort_keys=True).encode())
     digest.update(base_fingerprint(settings, prints).encode())
+    digest.update(pms_cut(settings).encode())
     return digest.hexdigest(), prints
+
+
+def pms_cut(settings: Settings) -> str:
+    """The PMS export a run loads (its folder name; empty when there is none): an earlier data cut (ALS_ECA_PMS_AS_OF)
+    is another result from the same files, and an as-of date on or after the newest export is the same run as
+    none."""
+    try:
+        return newest_pms_export(settings.pms_dir, settings.pms_as_of).name
+    except DiscoveryError:  # (no export: the run itself fails, naming the folder)
+        return ""
 
 
 def base_fingerprint(settings: Settings, prints: Prints) -> str:

@@ -42,7 +42,7 @@ def new_source_data(context: dg.SensorEvaluationContext, sources: SourcesResourc
     cursor = json.loads(context.cursor) if context.cursor else {}
     changed, new_cursor = changed_sources(cursor, Path(sources.proact_dir), Path(sources.pms_dir))
     settings = Settings(proact_dir=Path(sources.proact_dir), pms_dir=Path(sources.pms_dir),
-                        warehouse=Path(warehouse.path), snapshot_dir=warehouse.snapshot)
+                        warehouse=Path(warehouse.path), snapshot_dir=warehouse.snapshot, pms_as_of=sources.as_of)
     if not cursor and (last_run := up_to_date(settings)):
         # First evaluation, and the warehouse was built from exactly these files (e.g. `make demo`, then `make ui`):
         # they are the baseline, not news.

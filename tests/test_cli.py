@@ -10,7 +10,7 @@ runner = CliRunner()
 
 
 def test_every_command_has_help():
-    for command in ([], ["generate"], ["calibration"], ["analyze"], ["run"]):
+    for command in ([], ["generate"], ["calibration"], ["analyze"], ["run"], ["cuts"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
@@ -71,6 +71,20 @@ def test_run_refuses_a_warehouse_named_like_one_of_its_schemas(tmp_path, monkeyp
     assert result.exit_code == 2, result.output
     assert "ALS_ECA_WAREHOUSE" in result.output and "'raw'" in result.output
     assert not (tmp_path / "raw.duckdb").exists()
+
+
+def test_an_as_of_date_before_every_export_is_a_user_error_that_writes_nothing(tmp_path, monkeypatch, small_data):
+    _fresh_settings(monkeypatch)
+    monkeypatch.delenv("ALS_ECA_PMS_AS_OF", raising=False)
+    args = ["run", "--proact", str(small_data / "proact"), "--pms", str(small_data / "pms"),
+            "--warehouse", str(tmp_path / "out" / "w.duckdb")]
+    early = runner.invoke(app, [*args, "--pms-as-of", "2019-01-01"])
+    assert early.exit_code == 2, early.output
+    assert early.output.count("\n") == 1 and "no PMS export on or before 2019-01-01" in early.output
+    assert "2019-12-31, 2022-01-31" in early.output  # the cuts there are
+    malformed = runner.invoke(app, [*args, "--pms-as-of", "Jan 2020"])
+    assert malformed.exit_code == 2 and "not a date YYYY-MM-DD" in malformed.output
+    assert _nothing_under(tmp_path / "out")
 
 
 def _fresh_settings(monkeypatch) -> None:

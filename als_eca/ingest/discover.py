@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from als_eca.ingest.schemas import PATIENT_TABLES, PMS_TABLES, PROACT_TABLES, TableSchema
@@ -94,19 +95,27 @@ def discover_proact(directory: Path) -> list[SourceFile]:
         [SourceFile(t, found.get(t.name), directory / f"PROACT_{t.name}.csv") for t in PROACT_TABLES])
 
 
-def newest_pms_export(directory: Path) -> Path:
-    """The `pms_export_YYYY-MM-DD` folder with the latest cut-off date (exports are cumulative)."""
+def newest_pms_export(directory: Path, as_of: date | None = None) -> Path:
+    """The `pms_export_YYYY-MM-DD` folder with the latest cut-off date (exports are cumulative); with `as_of`, the
+    latest on or before that date (an earlier data cut: `als-eca run --pms-as-of`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise DiscoveryError(f"PMS folder {directory} does not exist (set ALS_ECA_PMS_DIR)")
     exports = sorted((m.group(1), p) for p in directory.iterdir() if p.is_dir() and (m := _EXPORT.match(p.name)))
     if not exports:
         raise DiscoveryError(f"no pms_export_YYYY-MM-DD folder in {directory}")
-    return exports[-1][1]
+    if as_of is None:
+        return exports[-1][1]
+    # (ISO dates compare as text; the folder pattern guarantees the form)
+    earlier = [p for d, p in exports if d <= as_of.isoformat()]
+    if not earlier:
+        raise DiscoveryError(f"no PMS export on or before {as_of.isoformat()} in {directory} (exports found: "
+                             f"{', '.join(d for d, _ in exports)}; ALS_ECA_PMS_AS_OF / --pms-as-of)")
+    return earlier[-1]
 
 
-def discover_pms(directory: Path) -> list[SourceFile]:
-    export = newest_pms_export(directory)
+def discover_pms(directory: Path, as_of: date | None = None) -> list[SourceFile]:
+    export = newest_pms_export(directory, as_of)
     return _patient_table_first(pms_sources(export))
 
 

@@ -60,3 +60,9 @@ def cohort_flow(flow: pd.DataFrame, result: StudyResult, title: str = "Cohort fl
     return figure_png(plots.consort_diagram(flow, pairs["treated_id"].nunique(),
                                             matched_controls=pairs["control_id"].nunique(), title=title,
                                             ratio=result.ratio))
+
+
+def hr_by_cut(points: pd.DataFrame, current: str | None = None) -> bytes:
+    """The single-cycle HR with its CI per data cut, one colour per analysis (als_eca.study.cuts.hr_points)."""
+    return figure_png(plots.hr_by_cut(points, current=current,
+                                      title="HR BM-MSC single cycle vs control, by PMS data cut"))

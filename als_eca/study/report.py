@@ -391,6 +391,33 @@ def simulation_section(summary_json: Path | None, recorded: Path | None = RECORD
     return Section(title, source, blocks)
 
 
+def cuts_section(cuts: list[dict], current: str | None) -> Section:
+    """Results by data cut: the headline figures of each PMS export this study has been run on (its own study id's
+    recorded cuts, als_eca.study.cuts), this run's cut marked; with two cuts or more, the single-cycle HR per cut."""
+    from als_eca.study.cuts import CUT_COLUMNS, cut_rows, hr_points
+
+    title, source = "Results by data cut", "analysis/study_report: cuts/<study id>/<export date>.json (als-eca cuts)"
+    how = ("Run an earlier cut with `als-eca run --pms-as-of YYYY-MM-DD` (the newest PMS export on or before that "
+           "date), then `als-eca run` again for the latest.")
+    if not cuts:
+        return Section(title, source, [f"No data cut recorded for this study (the PMS export date is unknown). {how}"])
+    blocks: list = [
+        "The PMS exports are cumulative: each export date is a data cut. One row per cut and analysis, each from the "
+        "latest run of that cut (its run id; code version and time in the cut's file), so a reader sees whether "
+        "the result is stable as data accrue.",
+        pd.DataFrame(cut_rows(cuts, current), columns=list(CUT_COLUMNS))]
+    if len(cuts) == 1:
+        blocks.append(f"Only one data cut (PMS export {cuts[0]['export_date']}) has been run for this study. {how}")
+        return Section(title, source, blocks)
+    points = hr_points(cuts)
+    if not points.empty:
+        from als_eca.study.figures import hr_by_cut
+
+        blocks.append(Image("Hazard ratio of BM-MSC single cycle vs control with 95 % CI per PMS data cut, one colour "
+                            "per analysis (log scale; dashed: HR 1)", hr_by_cut(points, current)))
+    return Section(title, source, blocks)
+
+
 def synopsis_section(outputs: Mapping[str, StepOutput], provenance: dict) -> Section:
     """The box a reader sees first: the study and its choices, then per analysis the cohorts, matched sets,
     deaths, medians, HRs, log-rank p, RMST difference, max |SMD| and the diagnostics' verdicts."""
@@ -460,19 +487,29 @@ def banner(provenance: dict) -> str | None:
             f"{synthetic.get('true_treatment_hr', '?')}), not on patients.")
 
 
-def write_study_report(outputs: Mapping[str, StepOutput], report_dir: Path, simulation: Path | None = None) -> Path:
+def write_study_report(outputs: Mapping[str, StepOutput], report_dir: Path, simulation: Path | None = None,
+                       cuts_dir: Path | None = None) -> Path:
     """Write the report under its study and run id (`report_dir/<study>/<run id>/study_report.html`, with
     results.json and provenance.json beside it), point `report_dir/<study>/latest` at it and keep
-    `report_dir/study_report.html` as the stable link to the latest run's report. Returns the stable link."""
+    `report_dir/study_report.html` as the stable link to the latest run's report. With `cuts_dir`, first record
+    the run's headline figures under its data cut there (als_eca.study.cuts) and show the study's cuts. Returns
+    the stable link."""
     provenance = outputs["provenance"].numbers if "provenance" in outputs else {}
     provenance = {} if "not_estimable" in provenance else provenance
     study_id = (provenance.get("study") or {}).get("id", "study")
+    by_cut = []
+    if cuts_dir is not None:
+        from als_eca.study.cuts import read_cuts, record_cut
+
+        record_cut(cuts_dir, documents_of(outputs), provenance)
+        current = (provenance.get("pms_export") or {}).get("export_date")
+        by_cut = [cuts_section(read_cuts(cuts_dir, study_id), current)]
     run_dir = Path(report_dir) / study_id / (provenance.get("run_id") or "unknown-run")
     spec = _spec_of(provenance.get("study") or {})
     write_report(
         run_dir / "study_report.html",
         spec.title if spec else "Lenzumestrocel (BM-MSC) vs PRO-ACT external control - survival and safety",
-        [*build_sections(outputs), simulation_section(simulation), provenance_section(provenance)],
+        [*build_sections(outputs), *by_cut, simulation_section(simulation), provenance_section(provenance)],
         subtitle="Reproduction of Nam et al. 2023 (Front. Aging Neurosci. 15:1148444) on the configured data.",
         banner=banner(provenance), synopsis=synopsis_section(outputs, provenance),
     )

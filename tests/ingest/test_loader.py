@@ -267,6 +267,21 @@ def test_the_newest_pms_export_is_chosen(small_data, tmp_path):
     assert newest_pms_export(tmp_path).name == "pms_export_2023-06-30"
 
 
+def test_an_earlier_cut_takes_the_newest_export_on_or_before_its_date(tmp_path):
+    from datetime import date
+
+    for name in ("pms_export_2019-12-31", "pms_export_2022-01-31", "pms_export_2023-06-30", "pms_export_latest"):
+        (tmp_path / name).mkdir()
+    assert newest_pms_export(tmp_path, date(2022, 1, 31)).name == "pms_export_2022-01-31"  # on the date
+    assert newest_pms_export(tmp_path, date(2022, 1, 30)).name == "pms_export_2019-12-31"  # before it
+    assert newest_pms_export(tmp_path, date(2030, 1, 1)).name == "pms_export_2023-06-30"  # after every export
+    with pytest.raises(DiscoveryError) as err:
+        newest_pms_export(tmp_path, date(2019, 12, 30))
+    message = str(err.value)
+    assert str(tmp_path) in message and "2019-12-30" in message
+    assert "2019-12-31, 2022-01-31, 2023-06-30" in message  # the dates found, so the user can pick one
+
+
 # ---------------------------------------------------------------- PMS manifest
 
 

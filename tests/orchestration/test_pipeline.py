@@ -559,3 +559,39 @@ def test_the_study_is_run_config_in_the_launchpad(pipeline_run, pipeline_data):
     assert result.success
     record = json.loads((pipeline_run.warehouse.parent / "analysis" / "provenance.json").read_text())
     assert record["study"]["id"] == "caliper02-ratio2-aligned" and record["run_id"] == result.run_id
+
+
+def test_an_earlier_data_cut_runs_with_as_of_and_the_report_shows_every_cut(pipeline_run, pipeline_data):
+    """`als-eca run --pms-as-of` on the earlier export, then a plain run on the latest (so the warehouse ends as the
+    other tests found it): each run's headline figures are kept under its cut, and the report lists both cuts,
+    its own marked, with the HR-per-cut figure."""
+    from als_eca.study.cuts import read_cuts
+    from orchestration.run import run_pipeline
+
+    exports = sorted(p.name[-10:] for p in (pipeline_data / "pms").iterdir())
+    first, last = exports[0], exports[-1]
+    args = {"proact": pipeline_data / "proact", "pms": pipeline_data / "pms", "warehouse": pipeline_run.warehouse,
+            "log_level": "WARNING"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.delenv("ALS_ECA_PMS_AS_OF", raising=False)
+        earlier = run_pipeline(**args, force=False, pms_as_of=first)
+        assert earlier.success and earlier.job == "refresh_pms", earlier.failure  # PRO-ACT as it was
+        assert run_pipeline(**args, force=False, pms_as_of=first).up_to_date  # the same cut again: nothing to do
+        latest = run_pipeline(**args, force=False)
+    assert latest.success and not latest.up_to_date, latest.failure
+    analysis = pipeline_run.warehouse.parent / "analysis"
+    assert json.loads((analysis / "provenance.json").read_text())["pms_export"]["export_date"] == last
+    cuts = read_cuts(pipeline_run.warehouse.parent / "cuts", "nam2023")
+    assert [(c["export_date"], c["run_id"]) for c in cuts] == [(first, earlier.run_id), (last, latest.run_id)]
+    eligible = [c["analyses"]["replication"]["eligible"]["treated"] for c in cuts]
+    assert eligible[0] < eligible[1]  # the earlier export holds fewer treated patients
+    report_dir = pipeline_run.warehouse.parent / "report" / "nam2023"
+    early_html = (report_dir / earlier.run_id / "study_report.html").read_text()
+    html = latest.report.read_text()
+    assert f"{first} (this run)" in early_html and f"{last} (this run)" not in early_html
+    section = html[html.index("Results by data cut</h2>"):html.index("Simulation bias audit</h2>")]
+    assert f"<td>{first}</td>" in section and f"<td>{last} (this run)</td>" in section
+    assert "Hazard ratio of BM-MSC single cycle vs control with 95 % CI per PMS data cut" in section
+    assert section.count("data:image/png;base64,") == 1
