@@ -154,5 +154,10 @@ def test_exposures_add_nothing_to_the_dagster_graph(tmp_path):
     assert len(dbt_assets.keys) == len(relational)
     assert {key.path[0] for key in dbt_assets.keys} == {"staging", "intermediate", "marts", "reference"}
     assert not {e["name"] for e in loaded["exposures"].values()} & {key.path[-1] for key in dbt_assets.keys}
-    assert len(list(dbt_assets.check_keys)) == len([n for n in loaded["nodes"].values()
-                                                    if n["resource_type"] == "test"])
+    from orchestration.dbt import TRANSLATOR
+    from orchestration.dbt_checks import build_dbt_checks
+
+    checks = build_dbt_checks(dbt_project(tmp_path / "warehouse.duckdb").manifest_path, TRANSLATOR)
+    assert not list(dbt_assets.check_keys)  # the tests are checks of their own steps (orchestration/dbt_checks.py)
+    assert sum(len(list(c.check_keys)) for c in checks) == len([n for n in loaded["nodes"].values()
+                                                                if n["resource_type"] == "test"])
