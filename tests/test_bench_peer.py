@@ -40,3 +40,20 @@ def test_verdict_states_the_miss_in_ratio_and_seconds():
     row = {"goal": 3.0, "ratio": 12.0, "peer_s": 2.0, "ours_s": 24.0}
     assert bench_peer.verdict(row) == "missed by 9.0x (ours would need <= 6.0 s: 18.0 s less)"
     assert bench_peer.verdict({**row, "ratio": 2.5, "ours_s": 5.0}) == "met"
+    # the miss beside what our run spent: dbt, the other steps, the run outside its steps
+    phases = {"dbt build": 11.0, "outside the steps": 6.0}
+    assert bench_peer.why({**row, "scale": 1.0, "ours_phases": phases}) == (
+        "- Scale 1: the goal allows ours 6.0 s; our dbt step alone took 11.0 s, the other steps 7.0 s, the run "
+        "outside its steps 6.0 s.")
+    assert bench_peer.why({**row, "ratio": 2.5, "ours_phases": phases}) is None
+
+
+def test_our_run_time_is_split_by_kind_of_step():
+    stderr = "\n".join(["  raw_proact: done (2.0 s)", "  raw__pms_dm_gx_pms_demographics: done (3.0 s)",
+                        "  dbt_warehouse: done (11.5 s)", "  marts__fct_visit_no_direct_identifiers: done (0.1 s)",
+                        "  analysis__matched_cohort: done (0.5 s)", "  analysis__study_report: done (1.5 s)",
+                        "  publish__analyst_snapshot: done (0.4 s)", "check failed: analysis/balance:smd (WARN)"])
+    run = common.ChildRun(seconds=25.0, peak_rss_mib=600.0, returncode=0, stdout="", stderr=stderr)
+    assert bench_peer.where_ours_went(run) == pytest.approx({
+        "dbt build": 11.5, "GX suites": 3.0, "raw load": 2.0, "report, snapshot": 1.9, "analyses": 0.5,
+        "other checks": 0.1, "outside the steps": 6.0})
