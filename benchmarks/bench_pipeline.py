@@ -2,62 +2,49 @@
 its own process (wall time and that process's peak RSS).
 
 uv run --frozen python -m benchmarks.bench_pipeline [--scales 1 10] [--data-root data/bench]
+
+`make bench` runs these same runs through benchmarks.bench_peer, which times the R peer beside each cold run and
+writes this section too.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from benchmarks.common import reference_loop_seconds, write_section
+from benchmarks.common import (
+    REPO,
+    ChildRun,
+    als_eca_run,
+    ensure_data,
+    fresh_warehouse,
+    reference_loop_seconds,
+    write_section,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def ensure_data(scale: float, root: Path) -> Path:
-    out = root / f"scale_{scale:g}"
-    if not (out / "proact").is_dir():
-        import synthetic
-
-        print(f"generating scale {scale:g} into {out} ...", flush=True)
-        synthetic.generate(out, seed=20230401, scale=scale, progress=True)
-    return out
-
-
-def als_eca_run(data: Path, warehouse: Path, force: bool) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) of the run's process, last output line."""
-    env = {**os.environ, "ALS_ECA_PSEUDONYM_KEY": os.environ.get("ALS_ECA_PSEUDONYM_KEY", "benchmark-key"),
-           "ALS_ECA_SNAPSHOT_DIR": str(warehouse.parent / "snapshot")}
-    env.pop("DAGSTER_HOME", None)
-    command = [sys.executable, "-m", "cli.main", "run", "--proact", str(data / "proact"),
-               "--pms", str(data / "pms"), "--warehouse", str(warehouse)] + (["--force"] if force else [])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"als-eca run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # high-water mark over children so far
-    lines = [line for line in done.stdout.splitlines() if line.startswith(("run ", "up to date"))]
-    return seconds, max(peak, before) / 1024, (lines[-1] if lines else "")
+#: One cold run of ours at (scale, index among the scale's cold runs): runs it (the argument) and returns it. The
+#: peer benchmark wraps it to time its R script beside each cold run, in alternating order.
+ColdHook = Callable[[float, Path, Path, int, Callable[[], ChildRun]], ChildRun]
 
 
-def fresh_warehouse(warehouse: Path) -> None:
-    """Remove a warehouse, its run stamp and its analyst snapshot: the next run builds everything from nothing."""
-    for path in warehouse.parent.glob(f"*{warehouse.name}*"):
-        path.unlink()
-    shutil.rmtree(warehouse.parent / "snapshot", ignore_errors=True)
+def _plain_cold(scale: float, data: Path, warehouse: Path, index: int, run_cold: Callable[[], ChildRun]) -> ChildRun:
+    return run_cold()
 
 
-def run(scales: list[float], root: Path, repeats: int) -> list[dict]:
+def cold_run(data: Path, warehouse: Path) -> ChildRun:
+    """A cold run: the warehouse deleted, then built from nothing at the same path."""
+    fresh_warehouse(warehouse)
+    return als_eca_run(data, warehouse, force=True)[0]
+
+
+def run(scales: list[float], root: Path, repeats: int, around_cold: ColdHook = _plain_cold,
+        one_cold_above_10: bool = False) -> list[dict]:
+    """Per scale on one new warehouse path: a first run, `repeats` cold runs (scales <= 10; one at larger scales
+    when `one_cold_above_10`), a re-run with nothing changed and a forced re-run (scales <= 10)."""
     rows = []
     for scale in scales:
         data = ensure_data(scale, root)
@@ -66,20 +53,21 @@ def run(scales: list[float], root: Path, repeats: int) -> list[dict]:
             warehouse = Path(tmp) / "warehouse.duckdb"
             # First run on a warehouse path never used before: dbt re-parses its whole project (its profile, which
             # names the warehouse path, differs from the saved parse state).
-            new_path, peak, _ = als_eca_run(data, warehouse, force=True)
-            colds = []
-            for _ in range(repeats if scale <= 10 else 0):  # cold: empty warehouse at the usual path
-                fresh_warehouse(warehouse)
-                colds.append(als_eca_run(data, warehouse, force=True)[0])
-            noop, _, line = als_eca_run(data, warehouse, force=False)
-            forced = als_eca_run(data, warehouse, force=True)[0] if scale <= 10 else float("nan")
-        row = {"scale": scale, "new_path_s": new_path, "cold_s": statistics.median(colds) if colds else float("nan"),
-               "colds": colds, "noop_s": noop, "forced_rerun_s": forced, "peak_rss_mib": peak, "noop_line": line,
-               "loop_s": loop}
+            first, _ = als_eca_run(data, warehouse, force=True)
+            colds = [around_cold(scale, data, warehouse, i, partial(cold_run, data, warehouse))
+                     for i in range(repeats if scale <= 10 else int(one_cold_above_10))]
+            noop, line = als_eca_run(data, warehouse, force=False)
+            forced = als_eca_run(data, warehouse, force=True)[0].seconds if scale <= 10 else float("nan")
+        cold_s = [c.seconds for c in colds]
+        row = {"scale": scale, "new_path_s": first.seconds,
+               "cold_s": statistics.median(cold_s) if colds else float("nan"), "colds": cold_s,
+               "cold_peak_rss_mib": max((c.peak_rss_mib for c in colds), default=float("nan")),
+               "noop_s": noop.seconds, "forced_rerun_s": forced, "peak_rss_mib": first.peak_rss_mib,
+               "noop_line": line, "loop_s": loop}
         rows.append(row)
-        print(f"whole graph, scale {scale:g}: first run on a new path {new_path:.1f} s, cold "
-              f"{row['cold_s']:.1f} s {[round(c, 1) for c in colds]}, nothing changed {noop:.1f} s, forced re-run "
-              f"{forced:.1f} s, peak RSS {peak:.0f} MiB, reference loop {loop:.2f} s")
+        print(f"whole graph, scale {scale:g}: first run on a new path {first.seconds:.1f} s, cold "
+              f"{row['cold_s']:.1f} s {[round(c, 1) for c in cold_s]}, nothing changed {noop.seconds:.1f} s, forced "
+              f"re-run {forced:.1f} s, peak RSS {first.peak_rss_mib:.0f} MiB, reference loop {loop:.2f} s", flush=True)
     return rows
 
 
@@ -94,14 +82,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="cold runs at scales <= 10 (the median is reported)")
     args = parser.parse_args()
     args.data_root.mkdir(parents=True, exist_ok=True)
-    rows = run(args.scales, args.data_root, args.repeats)
+    write_results(run(args.scales, args.data_root, args.repeats))
+
+
+def write_results(rows: list[dict]) -> None:
+    """The "Whole graph" section of results.md."""
     write_section("Whole graph", [
         "Goals at scale 1: cold <= 30 s, re-run with nothing changed <= 10 s; peak memory at scale 100 <= 4 GiB.",
         "Each run is `als-eca run` in a fresh process, one after another on one warehouse path: first run on that "
         "path (dbt re-parses its project, since its profile names the warehouse path); cold: the warehouse, its "
         "snapshot and its run stamp deleted, so everything is built from nothing (median of the runs listed); "
         "nothing changed: a plain re-run; forced: `--force` on the built warehouse. Peak RSS: the first run's "
-        "process. Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
+        "largest process (the run's own or dbt's, from its wait4 rusage). Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
         "up to ~1.6x here from minute to minute).", "",
         "| scale | first run, new path (s) | cold (s) | cold runs (s) | nothing changed (s) | forced re-run (s) "
         "| peak RSS (MiB) | reference loop (s) |",

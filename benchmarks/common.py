@@ -1,17 +1,25 @@
-"""Shared helpers: timing with peak memory of the measuring process (or of a child process), machine facts, and
-the results file the benchmarks append their sections to."""
+"""Shared helpers: timing with peak memory of the measuring process or of one child process, the benchmark data and
+the cold `als-eca run` (the whole-graph and the peer benchmark time the same runs), machine facts, and the results
+file the benchmarks append their sections to."""
 
 from __future__ import annotations
 
 import os
 import platform
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
+REPO = Path(__file__).resolve().parent.parent
+#: The seed of every benchmark data set (the demo sample's).
+DATA_SEED = 20230401
 
 
 @dataclass
@@ -30,6 +38,63 @@ def measured():
     finally:
         m.seconds = time.perf_counter() - start
         m.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    peak_rss_mib: float  # the child's own high-water mark, or its largest waited-for descendant's (wait4)
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(command: list[str], env: dict | None = None, cwd: Path | None = None) -> ChildRun:
+    """Run a command to its end: wall seconds and the peak RSS of that one process tree, read from its own
+    `wait4` rusage. RUSAGE_CHILDREN would be the high-water mark over every child so far - two programs measured
+    in one benchmark process would share it."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
+
+
+def ensure_data(scale: float, root: Path) -> Path:
+    """`root/scale_<k>` with `proact/` and `pms/`, generated once (the seed of the demo sample) and reused."""
+    out = root / f"scale_{scale:g}"
+    if not (out / "proact").is_dir():
+        import synthetic
+
+        print(f"generating scale {scale:g} into {out} ...", flush=True)
+        synthetic.generate(out, seed=DATA_SEED, scale=scale, progress=True)
+    return out
+
+
+def als_eca_run(data: Path, warehouse: Path, force: bool) -> tuple[ChildRun, str]:
+    """`als-eca run` on `data` into `warehouse` in a process of its own (an ephemeral Dagster instance, as the
+    simulation's runs): the measured run and its last status line (`run ...` or `up to date ...`)."""
+    env = {**os.environ, "ALS_ECA_PSEUDONYM_KEY": os.environ.get("ALS_ECA_PSEUDONYM_KEY", "benchmark-key"),
+           "ALS_ECA_SNAPSHOT_DIR": str(warehouse.parent / "snapshot")}
+    env.pop("DAGSTER_HOME", None)
+    command = [sys.executable, "-m", "cli.main", "run", "--proact", str(data / "proact"),
+               "--pms", str(data / "pms"), "--warehouse", str(warehouse)] + (["--force"] if force else [])
+    done = run_child(command, env=env, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"als-eca run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("run ", "up to date"))]
+    return done, (lines[-1] if lines else "")
+
+
+def fresh_warehouse(warehouse: Path) -> None:
+    """Remove a warehouse, its run stamp and its analyst snapshot: the next run builds everything from nothing."""
+    for path in warehouse.parent.glob(f"*{warehouse.name}*"):
+        path.unlink()
+    shutil.rmtree(warehouse.parent / "snapshot", ignore_errors=True)
 
 
 def machine() -> str:

@@ -10,7 +10,8 @@ BENCHMARKS = [
     ["benchmarks.bench_matching"],
     ["benchmarks.bench_survival"],
     ["benchmarks.bench_ingest", "--scale", "100"],
-    ["benchmarks.bench_pipeline", "--scales", "1", "10", "100"],
+    # The whole graph's runs and, beside each cold one, the R peer's (one set of cold runs for both sections).
+    ["benchmarks.bench_peer", "--scales", "1", "10", "100"],
     ["benchmarks.bench_simulation", "--seeds", "12"],
 ]
 

@@ -6,6 +6,7 @@ Heavy libraries (Dagster, dbt, Great Expectations, matplotlib) are imported insi
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,7 +101,7 @@ def simulate(
     if seeds < 1 or scale <= 0 or workers < 1 or (true_hr is not None and true_hr <= 0):
         raise _user_error("--seeds and --workers must be >= 1, --scale and --true-hr positive")
     from als_eca.settings import get_settings
-    from simulation.audit import AuditConfig, format_summary, run_audit
+    from simulation.audit import AuditConfig, format_summary, run_audit, throughput_line
     from synthetic import calibration as cal
 
     out = out or get_settings().warehouse.parent / "simulation"
@@ -123,6 +124,7 @@ def simulate(
     (out / "summary.md").write_text(text + "\n", encoding="utf-8")
     typer.echo(text)
     typer.echo(f"estimates and summary: {out}")
+    typer.echo(throughput_line(json.loads((out / "summary.json").read_text())))
     if any(r["error"] for r in done):
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,7 +42,7 @@ class AuditConfig:
     hidden_selection: bool = False
     complete_death_records: bool = False
     workers: int = 2
-    keep: bool = False  # keep each seed's data and warehouse (for a look at one seed)
+    keep: bool = False  # keep each seed's data and warehouse, and dbt's logs in the workers' folders
 
 
 def _rows(seed: int, analysis: str, terms: dict, robust: dict, truth: float, marginal: float) -> list[dict]:
@@ -70,40 +71,89 @@ def estimates_of(analysis_dir: Path, seed: int, truth: float, marginal: float) -
     return rows
 
 
-def run_seed(seed: int, config: AuditConfig, work: Path) -> dict:
-    """Generate, run the graph, read the estimates; the seed's folder is removed afterwards unless kept."""
-    from orchestration.run import run_pipeline
-    from synthetic import generate
+#: The seed's phases, timed in each worker (summary.json `throughput.phase_seconds`): the worker's one-off imports
+#: (its first seed only), generating the files, the asset graph (raw load, dbt build in its own process, the
+#: analyses), reading the estimates.
+PHASES: tuple[str, ...] = ("imports", "generate", "pipeline", "estimates")
 
-    os.environ.pop("DAGSTER_HOME", None)  # an ephemeral instance per seed: the runs do not share a run database
+
+def _worker_folder(work: Path) -> Path:
+    """This worker's folder: the seed runs at one fixed path per worker. dbt re-parses its whole project (~3-5 s
+    of CPU) whenever the warehouse path in its profile differs from the saved parse state's, so a new path per
+    seed would pay that every seed; the worker's own dbt target folder (DBT_TARGET_PATH, which dagster-dbt seeds
+    each invocation's parse state from and orchestration.dbt hands it back to) keeps the two workers' states
+    apart. The project's manifest is brought up to date first, with the project's own target folder: dbt parses
+    into DBT_TARGET_PATH, and a parse there would leave the manifest the assets are built from stale."""
+    global _worker_folder_path
+    if _worker_folder_path is None:
+        from orchestration.dbt import dbt_project
+
+        folder = work / f"worker_{os.getpid()}"
+        os.environ.pop("DBT_TARGET_PATH", None)
+        dbt_project(folder / "run" / "warehouse.duckdb")
+        os.environ["DBT_TARGET_PATH"] = str((folder / "dbt_target").resolve())
+        _worker_folder_path = folder
+    return _worker_folder_path
+
+
+_worker_folder_path: Path | None = None  # set once per worker process
+
+
+def run_seed(seed: int, config: AuditConfig, work: Path) -> dict:
+    """Generate, run the graph, read the estimates, in this worker's run folder (emptied first); kept as
+    `work/seed_<n>` when asked, else removed. The result has the seed's phases in seconds."""
     started = time.monotonic()
-    folder = work / f"seed_{seed}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    log = folder.parent / f"seed_{seed}.log"
+    cpu_before = _cpu_seconds()
+    phases = dict.fromkeys(PHASES, 0.0)
+    log = work / f"seed_{seed}.log"
     # The run's own output (dbt's log, Dagster's events) goes to the seed's log, kept when the run fails: this
-    # process is the seed's own, so its file descriptors can be redirected whole.
+    # process runs one seed at a time, so its file descriptors can be redirected whole.
     with open(log, "w") as handle:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
     rows: list[dict] = []
+    folder = None
     try:
+        from orchestration.run import run_pipeline
+        from synthetic import generate
+
+        os.environ.pop("DAGSTER_HOME", None)  # an ephemeral instance per seed: the runs share no run database
+        folder = _worker_folder(work) / "run"
+        shutil.rmtree(folder, ignore_errors=True)  # the previous seed's warehouse and analysis files
+        folder.mkdir(parents=True)
+        phases["imports"] = time.monotonic() - started
         gen = generate(folder / "data", seed=seed, scale=config.scale, true_hr=config.true_hr,
                        hidden_selection=config.hidden_selection,
                        complete_death_records=config.complete_death_records)
+        phases["generate"] = time.monotonic() - started - phases["imports"]
         warehouse = folder / "warehouse.duckdb"
         run = run_pipeline(folder / "data" / "proact", folder / "data" / "pms", warehouse, log_level="ERROR",
                            skip=SKIPPED_ASSETS)
+        phases["pipeline"] = time.monotonic() - started - phases["imports"] - phases["generate"]
         rows = estimates_of(warehouse.parent / "analysis", seed, config.true_hr, gen.true_marginal_hr_treated)
+        phases["estimates"] = time.monotonic() - started - sum(phases.values())
         error = None if run.success else f"{run.failure} (log: {log})"
     except Exception as exc:  # one seed's failure is reported with the others' results, not a lost audit
         error = f"{type(exc).__name__}: {exc} (log: {log})"
     finally:
-        if not config.keep:
-            shutil.rmtree(folder, ignore_errors=True)
-            if error is None:
-                log.unlink(missing_ok=True)
-    return {"seed": seed, "rows": rows, "error": error, "seconds": time.monotonic() - started}
+        if folder is not None and folder.exists():
+            if config.keep:
+                kept = work / f"seed_{seed}"
+                shutil.rmtree(kept, ignore_errors=True)
+                folder.rename(kept)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        if error is None and not config.keep:
+            log.unlink(missing_ok=True)
+    return {"seed": seed, "rows": rows, "error": error, "seconds": time.monotonic() - started, "phases": phases,
+            "cpu_seconds": _cpu_seconds() - cpu_before}
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (dbt's processes): what a seed costs the cores,
+    whatever else shares them - wall times on a shared machine say more about the neighbours."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_audit(config: AuditConfig, out: Path, on_seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -114,6 +164,7 @@ def run_audit(config: AuditConfig, out: Path, on_seed=None) -> tuple[pd.DataFram
     work = out / "runs"
     work.mkdir(parents=True, exist_ok=True)
     results = []
+    started = time.monotonic()
     # spawn: each worker imports Dagster and dbt afresh (no state forked from this process).
     with ProcessPoolExecutor(max_workers=max(1, config.workers), mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_seed, seed, config, work) for seed in config.seeds]
@@ -122,8 +173,12 @@ def run_audit(config: AuditConfig, out: Path, on_seed=None) -> tuple[pd.DataFram
             results.append(result)
             if on_seed is not None:
                 on_seed(result)
+    wall = time.monotonic() - started
     if not config.keep and not any(r["error"] for r in results):
         shutil.rmtree(work, ignore_errors=True)
+    elif not config.keep:  # the workers' folders (their dbt state) go; failed seeds' logs stay
+        for folder in work.glob("worker_*"):
+            shutil.rmtree(folder, ignore_errors=True)
     if not any(r["rows"] for r in results):
         raise RuntimeError("no seed produced estimates: " + "; ".join(f"seed {r['seed']}: {r['error']}"
                                                                       for r in results))
@@ -136,8 +191,31 @@ def run_audit(config: AuditConfig, out: Path, on_seed=None) -> tuple[pd.DataFram
     (out / "summary.json").write_text(json.dumps({
         "config": asdict(config), "failed_runs": failures,
         "seconds_per_seed": sum(r["seconds"] for r in results) / max(len(results), 1),
+        "throughput": throughput(results, wall, config.workers),
         "summary": summary.to_dict(orient="records")}, indent=2, default=float) + "\n")
     return estimates, summary
+
+
+def throughput(results: list[dict], wall_seconds: float, workers: int) -> dict:
+    """Seeds per minute of the whole audit (its wall time, worker start-up included), and the mean seconds of
+    each phase of a seed (imports: over the seeds that paid them, one per worker)."""
+    phases = {}
+    for name in PHASES:
+        values = [r["phases"][name] for r in results if r.get("phases") and (name != "imports" or r["phases"][name])]
+        phases[name] = sum(values) / len(values) if values else 0.0
+    cpu = [r["cpu_seconds"] for r in results if "cpu_seconds" in r]
+    return {"seeds": len(results), "workers": workers, "wall_seconds": wall_seconds,
+            "seeds_per_minute": 60 * len(results) / wall_seconds if wall_seconds > 0 else float("nan"),
+            "phase_seconds": phases, "cpu_seconds_per_seed": sum(cpu) / len(cpu) if cpu else float("nan")}
+
+
+def throughput_line(doc: dict) -> str:
+    """The audit's speed in one line (what `als-eca simulate` prints last)."""
+    t = doc["throughput"]
+    phases = ", ".join(f"{name} {t['phase_seconds'][name]:.1f}" for name in PHASES)
+    return (f"{t['seeds']} seeds in {t['wall_seconds'] / 60:.1f} min on {t['workers']} workers: "
+            f"{t['seeds_per_minute']:.2f} seeds per minute (per seed, mean seconds: {phases}; "
+            f"{t['cpu_seconds_per_seed']:.0f} CPU seconds)")
 
 
 def summarise(estimates: pd.DataFrame) -> pd.DataFrame:

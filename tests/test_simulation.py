@@ -18,7 +18,7 @@ from cli.main import app
 def test_simulate_runs_the_graph_per_seed_and_summarises_its_estimates(tmp_path):
     out = tmp_path / "audit"
     result = CliRunner().invoke(app, ["simulate", "--seeds", "2", "--first-seed", "12", "--scale", "0.25",
-                                      "--true-hr", "0.5", "--workers", "2", "--out", str(out), "--keep"])
+                                      "--true-hr", "0.5", "--workers", "1", "--out", str(out), "--keep"])
     assert result.exit_code == 0, result.output
     assert "| replication | group_single | conditional |" in result.output
 
@@ -52,7 +52,38 @@ def test_simulate_runs_the_graph_per_seed_and_summarises_its_estimates(tmp_path)
     assert s["estimable"] == len(rows)
     assert s["mean_hr"] == pytest.approx(math.exp(np.log(rows["hr"]).mean()))
     assert s["coverage"] == pytest.approx(((rows["lower"] <= 0.5) & (rows["upper"] >= 0.5)).mean())
-    assert json.loads((out / "summary.json").read_text())["config"]["true_hr"] == 0.5
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["config"]["true_hr"] == 0.5
+
+    # The audit's speed: printed last, recorded in the summary; every phase of a seed was timed.
+    speed = doc["throughput"]
+    assert speed["seeds"] == 2 and speed["seeds_per_minute"] == pytest.approx(120 / speed["wall_seconds"])
+    assert all(speed["phase_seconds"][p] > 0 for p in ("generate", "pipeline", "estimates"))
+    assert speed["cpu_seconds_per_seed"] > speed["phase_seconds"]["generate"]  # dbt's processes counted too
+    assert "seeds per minute" in result.output.strip().splitlines()[-1]
+    # The worker ran both seeds at one warehouse path with its own dbt target folder: dbt parsed the project in
+    # full for the first seed only (kept with --keep, beside the seeds and their logs).
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs[:4] == ["seed_12", "seed_12.log", "seed_13", "seed_13.log"] and runs[4].startswith("worker_")
+    invocations = sorted((out / "runs" / runs[4] / "dbt_target").glob("dbt_warehouse-*/dbt.log"),
+                         key=lambda p: p.stat().st_mtime)
+    assert ["Starting full parse" in log.read_text() for log in invocations] == [True, False]
+
+
+def test_throughput_counts_seeds_per_minute_of_wall_time_and_imports_once_per_worker():
+    from simulation.audit import throughput, throughput_line
+
+    def seed(imports: float) -> dict:
+        return {"phases": {"imports": imports, "generate": 4.0, "pipeline": 30.0, "estimates": 0.5},
+                "cpu_seconds": 40.0 + imports}
+
+    t = throughput([seed(6.0), seed(8.0), seed(0.0), seed(0.0)], wall_seconds=120.0, workers=2)
+    assert t["seeds_per_minute"] == 2.0
+    # the one-off imports are averaged over the seeds that paid them (the first of each worker)
+    assert t["phase_seconds"] == {"imports": 7.0, "generate": 4.0, "pipeline": 30.0, "estimates": 0.5}
+    assert t["cpu_seconds_per_seed"] == 43.5
+    line = throughput_line({"throughput": t})
+    assert line.startswith("4 seeds in 2.0 min on 2 workers: 2.00 seeds per minute")
 
 
 def _summary_doc(complete: bool) -> dict:
