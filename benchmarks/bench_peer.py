@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import bench_pipeline
-from benchmarks.common import REPO, ChildRun, run_child, write_section
+from benchmarks.common import REPO, ChildRun, RunFailed, ensure_data, run_child, write_section
 
 SCRIPT = REPO / "benchmarks" / "peer" / "nam2023.R"
 R_PACKAGES = ("data.table", "MatchIt", "survival", "jsonlite")
@@ -97,16 +97,33 @@ class PeerRounds:
                  run_cold: Callable[[], ChildRun]) -> ChildRun:
         row = self.by_scale.setdefault(scale, {"ours": [], "peer": []})
         if index % 2:
-            peer, row["peer_json"] = run_peer(data)
-        ours = run_cold()
+            row["peer"].append(self._peer(row, data))
+        try:
+            ours = run_cold()
+        except RunFailed as failed:  # the peer's time is still measured; bench_pipeline records the failure
+            row["failed"] = failed
+            if not index % 2:
+                row["peer"].append(self._peer(row, data))
+            raise
         if not index % 2:
-            peer, row["peer_json"] = run_peer(data)
+            row["peer"].append(self._peer(row, data))
+        peer = row["peer"][-1]
         row["ours"].append(ours)
-        row["peer"].append(peer)
         row["ours_counts"] = ours_counts(warehouse)
         print(f"  peer, scale {scale:g} round {index + 1}: ours {ours.seconds:.1f} s ({ours.peak_rss_mib:.0f} MiB), "
               f"R {peer.seconds:.1f} s ({peer.peak_rss_mib:.0f} MiB)", flush=True)
         return ours
+
+    def after_failed_first_run(self, scale: float, data: Path, failed: RunFailed) -> None:
+        """Our first run at this scale failed, so no cold round ran: the peer once, beside how ours ended."""
+        row = self.by_scale.setdefault(scale, {"ours": [], "peer": []})
+        row["failed"] = failed
+        row["peer"].append(self._peer(row, data))
+
+    @staticmethod
+    def _peer(row: dict, data: Path) -> ChildRun:
+        run, row["peer_json"] = run_peer(data)
+        return run
 
 
 #: Our run's steps by kind, from the step keys `als-eca run` prints as it finishes them ("  <step>: done (1.2 s)").
@@ -129,11 +146,21 @@ def where_ours_went(run: ChildRun) -> dict[str, float]:
 def summarise(by_scale: dict[float, dict]) -> list[dict]:
     rows = []
     for scale, r in sorted(by_scale.items()):
+        if not r["peer"]:
+            continue
+        peer = statistics.median(c.seconds for c in r["peer"])
+        goal = RATIO_GOALS.get(int(scale)) if scale in RATIO_GOALS else None
+        if not r["ours"]:  # our run failed (killed, or an error): the peer's figures and how ours ended
+            failed = r["failed"]
+            rows.append({"scale": scale, "ours_s": float("nan"), "peer_s": peer, "ratio": float("nan"),
+                         "goal": goal, "rounds": 1, "ours_rss_mib": failed.run.peak_rss_mib,
+                         "peer_rss_mib": max(c.peak_rss_mib for c in r["peer"]), "peer": r["peer_json"],
+                         "failed": str(failed), "ours_phases": where_ours_went(failed.run)})
+            continue
         phases = [where_ours_went(c) for c in r["ours"]]
         ours = statistics.median(c.seconds for c in r["ours"])
-        peer = statistics.median(c.seconds for c in r["peer"])
         rows.append({"scale": scale, "ours_s": ours, "peer_s": peer, "ratio": ours / peer,
-                     "goal": RATIO_GOALS.get(int(scale)) if scale in RATIO_GOALS else None, "rounds": len(r["ours"]),
+                     "goal": goal, "rounds": len(r["ours"]),
                      "ours_rss_mib": max(c.peak_rss_mib for c in r["ours"]),
                      "peer_rss_mib": max(c.peak_rss_mib for c in r["peer"]),
                      "ours_counts": r["ours_counts"], "peer": r["peer_json"],
@@ -143,6 +170,8 @@ def summarise(by_scale: dict[float, dict]) -> list[dict]:
 
 def verdict(row: dict) -> str:
     """Met, or missed by how much: the ratio over the goal, and the seconds ours would have to lose."""
+    if "failed" in row:
+        return f"not measured: ours failed ({row['failed']})"
     if row["goal"] is None:
         return "no goal"
     if row["ratio"] <= row["goal"]:
@@ -195,6 +224,14 @@ def _goal(goal: float | None) -> str:
     return "" if goal is None else f"<= {goal:g}x"
 
 
+def _num(value: float, spec: str) -> str:
+    return "failed" if value != value else format(value, spec)
+
+
+def _ratio(value: float) -> str:
+    return "failed" if value != value else f"{value:.1f}x"
+
+
 def _hr(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -220,7 +257,8 @@ def write_peer_section(rows: list[dict], skipped: str | None = None) -> None:
     lines = [*intro, "",
              "| scale | rounds | peer (s) | ours (s) | ratio | goal | verdict | peer peak RSS (MiB) "
              "| ours peak RSS (MiB) | reference loop (s) |", "|---|---|---|---|---|---|---|---|---|---|",
-             *[f"| {r['scale']:g} | {r['rounds']} | {r['peer_s']:.1f} | {r['ours_s']:.1f} | {r['ratio']:.1f}x | "
+             *[f"| {r['scale']:g} | {r['rounds']} | {r['peer_s']:.1f} | {_num(r['ours_s'], '.1f')} | "
+               f"{_ratio(r['ratio'])} | "
                f"{_goal(r['goal'])} | {verdict(r)} | {r['peer_rss_mib']:.0f} | {r['ours_rss_mib']:.0f} | "
                f"{r.get('loop_s', float('nan')):.2f} |" for r in rows], ""]
     for r in rows:
@@ -234,17 +272,19 @@ def write_peer_section(rows: list[dict], skipped: str | None = None) -> None:
               *[f"| {r['scale']:g} | " + ", ".join(f"{k} {v:.1f}" for k, v in r["ours_phases"].items()) + " | "
                 + ", ".join(f"{k} {v:.1f}" for k, v in r["peer"]["seconds"].items())
                 + f", R start {r['peer_s'] - sum(r['peer']['seconds'].values()):.1f} |" for r in rows],
-              "", "Cohort counts, ours beside the peer's:", "", *count_lines(rows[0])[:2]]
+              "", "Cohort counts, ours beside the peer's:", "", "| scale | count | ours | peer |", "|---|---|---|---|"]
     for r in rows:
-        lines += count_lines(r)[2:]
-    lines += ["", *[e for r in rows for e in explanations(r)], "", WHY, "", *[w for r in rows if (w := why(r))]]
+        lines += count_lines(r)[2:] if "failed" not in r else [
+            f"| {r['scale']:g} | eligible treated / controls, matched pairs | (failed) | "
+            f"{r['peer']['eligible']['treated']} / {r['peer']['eligible']['control']}, {r['peer']['matched_pairs']} |"]
+    lines += ["", *[e for r in rows if "failed" not in r for e in explanations(r)], "", WHY, "", *[w for r in rows if (w := why(r))]]
     write_section(title, lines)
 
 
 def why(row: dict) -> str | None:
     """A missed goal against what our run spent, measured: the seconds the goal allows beside our dbt step, our
     other steps and the run outside its steps."""
-    if row["goal"] is None or row["ratio"] <= row["goal"]:
+    if row["goal"] is None or "failed" in row or row["ratio"] <= row["goal"]:
         return None
     ph = row["ours_phases"]
     dbt, outside = ph["dbt build"], ph["outside the steps"]
@@ -275,13 +315,16 @@ def main() -> None:
     pipeline_rows = bench_pipeline.run(args.scales, args.data_root, args.repeats,
                                        **({} if skipped else {"around_cold": rounds, "one_cold_above_10": True}))
     bench_pipeline.write_results(pipeline_rows)
+    for p in pipeline_rows:
+        if not skipped and "failure" in p and p["scale"] not in rounds.by_scale:
+            rounds.after_failed_first_run(p["scale"], ensure_data(p["scale"], args.data_root), p["failure"])
     rows = [] if skipped else summarise(rounds.by_scale)
     loops = {r["scale"]: r["loop_s"] for r in pipeline_rows}
     for r in rows:
         r["loop_s"] = loops[r["scale"]]
     for r in rows:
-        print(f"peer, scale {r['scale']:g}: R {r['peer_s']:.1f} s, ours {r['ours_s']:.1f} s, ratio "
-              f"{r['ratio']:.1f}x: {verdict(r)}", flush=True)
+        print(f"peer, scale {r['scale']:g}: R {r['peer_s']:.1f} s, ours {_num(r['ours_s'], '.1f')} s, ratio "
+              f"{_ratio(r['ratio'])}: {verdict(r)}", flush=True)
     write_peer_section(rows, skipped)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from benchmarks.common import (
     REPO,
     ChildRun,
+    RunFailed,
     als_eca_run,
     ensure_data,
     fresh_warehouse,
@@ -49,15 +50,21 @@ def run(scales: list[float], root: Path, repeats: int, around_cold: ColdHook = _
     for scale in scales:
         data = ensure_data(scale, root)
         loop = reference_loop_seconds()
-        with tempfile.TemporaryDirectory(dir=root) as tmp:
-            warehouse = Path(tmp) / "warehouse.duckdb"
-            # First run on a warehouse path never used before: dbt re-parses its whole project (its profile, which
-            # names the warehouse path, differs from the saved parse state).
-            first, _ = als_eca_run(data, warehouse, force=True)
-            colds = [around_cold(scale, data, warehouse, i, partial(cold_run, data, warehouse))
-                     for i in range(repeats if scale <= 10 else int(one_cold_above_10))]
-            noop, line = als_eca_run(data, warehouse, force=False)
-            forced = als_eca_run(data, warehouse, force=True)[0].seconds if scale <= 10 else float("nan")
+        try:
+            with tempfile.TemporaryDirectory(dir=root) as tmp:
+                warehouse = Path(tmp) / "warehouse.duckdb"
+                # First run on a warehouse path never used before: dbt re-parses its whole project (its profile,
+                # which names the warehouse path, differs from the saved parse state).
+                first, _ = als_eca_run(data, warehouse, force=True)
+                colds = [around_cold(scale, data, warehouse, i, partial(cold_run, data, warehouse))
+                         for i in range(repeats if scale <= 10 else int(one_cold_above_10))]
+                noop, line = als_eca_run(data, warehouse, force=False)
+                forced = als_eca_run(data, warehouse, force=True)[0].seconds if scale <= 10 else float("nan")
+        except RunFailed as failed:  # the other scales still run; the section says how this one ended
+            print(f"whole graph, scale {scale:g}: {failed}", flush=True)
+            rows.append({"scale": scale, "error": str(failed), "failure": failed,
+                         "peak_rss_mib": failed.run.peak_rss_mib, "loop_s": loop})
+            continue
         cold_s = [c.seconds for c in colds]
         row = {"scale": scale, "new_path_s": first.seconds,
                "cold_s": statistics.median(cold_s) if colds else float("nan"), "colds": cold_s,
@@ -98,7 +105,9 @@ def write_results(rows: list[dict]) -> None:
         "| scale | first run, new path (s) | cold (s) | cold runs (s) | nothing changed (s) | forced re-run (s) "
         "| peak RSS (MiB) | reference loop (s) |",
         "|---|---|---|---|---|---|---|---|",
-        *[f"| {r['scale']:g} | {r['new_path_s']:.1f} | {_cell(r['cold_s'])} | "
+        *[f"| {r['scale']:g} | failed (below) | | | | | {r['peak_rss_mib']:.0f} | {r['loop_s']:.2f} |"
+          if "error" in r else
+          f"| {r['scale']:g} | {r['new_path_s']:.1f} | {_cell(r['cold_s'])} | "
           f"{', '.join(f'{c:.1f}' for c in r['colds'])} | {r['noop_s']:.1f} | {_cell(r['forced_rerun_s'])} | "
           f"{r['peak_rss_mib']:.0f} | {r['loop_s']:.2f} |" for r in rows],
         "", *verdicts(rows), "", NOTES,
@@ -113,7 +122,9 @@ def _verdict(what: str, value: float, goal: float, unit: str, digits: int = 1) -
 def verdicts(rows: list[dict]) -> list[str]:
     out = []
     for r in rows:
-        if r["scale"] == 1:
+        if "error" in r:
+            out.append(f"- Scale {r['scale']:g}: failed: {r['error']}.")
+        if r["scale"] == 1 and "error" not in r:
             out += [_verdict("Scale 1 cold", r["cold_s"], 30, "s"),
                     _verdict("Scale 1 nothing changed", r["noop_s"], 10, "s")]
         if r["scale"] == 100:

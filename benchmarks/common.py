@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,6 +66,21 @@ def run_child(command: list[str], env: dict | None = None, cwd: Path | None = No
         return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
 
 
+class RunFailed(RuntimeError):
+    """`als-eca run` ended with an error or was killed; `run` is the measured run (its wall time and peak RSS up
+    to the end) and the message says how it ended and after which step."""
+
+    def __init__(self, run: ChildRun):
+        self.run = run
+        steps = re.findall(r"^\s+(\S+): done \(", run.stderr, flags=re.M)
+        how = (f"killed by {signal.Signals(-run.returncode).name}" if run.returncode < 0
+               else f"exit code {run.returncode}")
+        if run.returncode == -signal.SIGKILL:
+            how += " (the kernel's OOM killer, when the peak RSS is near the machine's memory)"
+        super().__init__(f"als-eca run {how} after {run.seconds:.0f} s at a peak RSS of "
+                         f"{run.peak_rss_mib / 1024:.1f} GiB; last finished step: {steps[-1] if steps else 'none'}")
+
+
 def ensure_data(scale: float, root: Path) -> Path:
     """`root/scale_<k>` with `proact/` and `pms/`, generated once (the seed of the demo sample) and reused."""
     out = root / f"scale_{scale:g}"
@@ -85,7 +102,8 @@ def als_eca_run(data: Path, warehouse: Path, force: bool) -> tuple[ChildRun, str
                "--pms", str(data / "pms"), "--warehouse", str(warehouse)] + (["--force"] if force else [])
     done = run_child(command, env=env, cwd=REPO)
     if done.returncode != 0:
-        raise RuntimeError(f"als-eca run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        print(f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}", flush=True)  # the run's own account, for the log
+        raise RunFailed(done)
     lines = [line for line in done.stdout.splitlines() if line.startswith(("run ", "up to date"))]
     return done, (lines[-1] if lines else "")
 

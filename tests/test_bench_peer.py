@@ -3,6 +3,9 @@ on a small generated sample and prints its counts as JSON; without R the benchma
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import pytest
 
 from benchmarks import bench_peer, common
@@ -57,3 +60,40 @@ def test_our_run_time_is_split_by_kind_of_step():
     assert bench_peer.where_ours_went(run) == pytest.approx({
         "dbt build": 11.5, "GX suites": 3.0, "raw load": 2.0, "report, snapshot": 1.9, "analyses": 0.5,
         "other checks": 0.1, "outside the steps": 6.0})
+
+
+def test_a_killed_run_is_reported_with_its_signal_peak_and_last_step(tmp_path):
+    # A child that finishes one "step", grows to ~200 MiB and is then killed, as the OOM killer would.
+    script = ("import os, signal, sys; print('  raw_proact: done (1.0 s)', file=sys.stderr, flush=True); "
+              "block = bytearray(200 * 2**20); os.kill(os.getpid(), signal.SIGKILL)")
+    run = common.run_child([sys.executable, "-c", script])
+    failed = common.RunFailed(run)
+    assert run.returncode == -signal.SIGKILL and run.peak_rss_mib > 200
+    assert "killed by SIGKILL (the kernel's OOM killer" in str(failed)
+    assert str(failed).endswith("last finished step: raw_proact")
+
+
+def test_the_peer_section_reports_a_scale_where_our_run_failed(monkeypatch, tmp_path):
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results.md")
+    killed = common.RunFailed(common.ChildRun(600.0, 23_000.0, -signal.SIGKILL, "", "  analysis__cox_model: done (0.3 s)"))
+    rounds = bench_peer.PeerRounds()
+    peer_json = {"eligible": {"treated": 16750, "control": 118879}, "matched_pairs": 16750,
+                 "seconds": {"read": 3.8, "cohort": 20.1, "match": 8.9, "survival": 0.3}}
+    rounds.by_scale[100.0] = {"ours": [], "peer": [common.ChildRun(35.0, 1900.0, 0, "", "")], "failed": killed,
+                              "peer_json": peer_json}
+    rows = bench_peer.summarise(rounds.by_scale)
+    bench_peer.write_peer_section(rows)
+    text = (tmp_path / "results.md").read_text()
+    assert "| 100 | 1 | 35.0 | failed | failed | <= 1.5x | not measured: ours failed (als-eca run killed by SIGKILL" in text
+    assert "Scale 100 peak RSS (ours): 22.46 GiB, goal <= 4 GiB: missed by 18.46 GiB." in text
+    assert "| 100 | eligible treated / controls, matched pairs | (failed) | 16750 / 118879, 16750 |" in text
+
+
+def test_the_whole_graph_verdicts_keep_a_failed_scale_and_its_peak_memory():
+    from benchmarks import bench_pipeline
+
+    rows = [{"scale": 100, "error": "als-eca run killed by SIGKILL after 600 s", "peak_rss_mib": 23 * 1024.0,
+             "loop_s": 0.4}]
+    assert bench_pipeline.verdicts(rows) == [
+        "- Scale 100: failed: als-eca run killed by SIGKILL after 600 s.",
+        "- Scale 100 peak memory: 23.00 GiB, goal 4 GiB: missed by 19.00 GiB."]
