@@ -15,6 +15,7 @@ from dagster import DagsterEventType
 
 from als_eca.alerts import Alert, Outcome, notify_and_record, record
 from als_eca.settings import alert_webhook
+from orchestration.errors import innermost_error
 from orchestration.resources import WarehouseResource
 
 CHECK_FETCH_LIMIT = 500  # check evaluations read per tick; the cursor carries on from there on the next tick
@@ -29,8 +30,7 @@ def error_text(error) -> str:
     Dagster's own exception class ("dagster._core.errors.DagsterAssetCheckFailedError: ")."""
     if error is None:
         return "failed without an error message"
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
+    error = innermost_error(error)
     text = " ".join(line.strip() for line in (error.message or error.cls_name or "failed").splitlines() if line.strip())
     return re.sub(r"^dagster\.[\w.]+: ", "", text)
 

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from als_eca.study.store import StepOutput
+from als_eca.study.synopsis import hr_text
 from orchestration.analysis_io import ANALYSIS_IO_MANAGER
 from orchestration.markdown import md_table
 from orchestration.resources import SourcesResource, StudyResource, WarehouseResource
@@ -70,13 +71,6 @@ def _output(out: StepOutput, key_numbers: Callable[[dict], dict] | None = None) 
     meta.update({table: _md_table(frame) for table, frame in out.tables.items() if table not in _NOT_SHOWN})
     meta.update({f"{figure}_plot": _md_image(png) for figure, png in out.figures.items()})
     return dg.Output(out, metadata=meta)
-
-
-def _hr_text(term: dict | None) -> str:
-    """'0.38 (95 % CI 0.22-0.65)': a hazard ratio as the asset page shows it among its key numbers."""
-    if not term or term.get("hr") is None:
-        return "not estimable"
-    return f"{term['hr']:.2f} (95 % CI {term['lower']:.2f}-{term['upper']:.2f})"
 
 
 def _read(warehouse: WarehouseResource, sql: str) -> pd.DataFrame:
@@ -178,7 +172,7 @@ def aligned_analysis(cohort_flow: StepOutput, provenance: StepOutput, study: Stu
         hr = numbers["cox"]["terms"]["group_single"]
         failed = [d["name"] for d in numbers["diagnostics"] if d["passed"] is False]
         return {"pairs": len(numbers["matching"]["pairs"]), "hr_single": hr["hr"],
-                "hr_single_cycle": _hr_text(hr), "logrank_p": numbers["logrank"]["p"],
+                "hr_single_cycle": hr_text(hr), "logrank_p": numbers["logrank"]["p"],
                 "diagnostics_failed": ", ".join(failed) or "none"}
 
     return _output(out, key_numbers)
@@ -233,8 +227,8 @@ def matched_cohort(cohort_flow: StepOutput, propensity_scores: StepOutput, prove
         out.documents["results"] = out.numbers
     return _output(out, lambda numbers: {"n_treated": numbers["n"]["treated"], "n_control": numbers["n"]["control"],
                                          "pairs": len(numbers["matching"]["pairs"]),
-                                         "hr_single_cycle": _hr_text(numbers["cox"]["terms"].get("group_single")),
-                                         "hr_multiple": _hr_text(numbers["cox"]["terms"].get("group_multiple")),
+                                         "hr_single_cycle": hr_text(numbers["cox"]["terms"].get("group_single")),
+                                         "hr_multiple": hr_text(numbers["cox"]["terms"].get("group_multiple")),
                                          "logrank_p": numbers["logrank"]["p"]})
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from orchestration.errors import root_cause
+
 
 @dataclass
 class RunSummary:
@@ -23,18 +25,6 @@ class RunSummary:
     report: Path | None = None
     up_to_date: bool = False  # nothing changed since the last successful run, so nothing was run
     job: str = "refresh_all"  # refresh_pms when only the PMS exports changed since the last successful run
-
-
-def root_cause(error) -> str:
-    """The message of the innermost chained error (the path, the lock holder, the file and line), not Dagster's
-    wrapper "Error occurred while executing op ..."."""
-    if error is None:
-        return "failed without an error message"
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    message = (error.message or "").strip()
-    # SerializableErrorInfo messages start with the exception class ("duckdb.IOException: ..."); keep it short
-    return message.splitlines()[0] if message else error.cls_name or "failed"
 
 
 def run_pipeline(
@@ -66,7 +56,7 @@ def run_pipeline(
     from als_eca.warehouse_lock import warehouse_lock
     from orchestration.definitions import build_definitions
     from orchestration.jobs import PMS_BRANCH
-    from orchestration.run_state import base_fingerprint, check, only_pms_changed, record_success, up_to_date
+    from orchestration.run_state import check, record_success, up_to_date
 
     settings = get_settings(proact=proact, pms=pms, warehouse=warehouse, study=study, pms_as_of=pms_as_of)
     preflight(settings)  # a missing folder or an unusable warehouse path: one line, nothing written
@@ -85,12 +75,12 @@ def run_pipeline(
     with warehouse_lock(settings.warehouse, wait=wait, on_wait=on_wait or (lambda m: print(m, file=sys.stderr))):
         # Decided again under the lock (a run may just have ended); the fingerprint is taken before the run, so a
         # file changed during it reruns.
-        previous, fingerprint, prints = check(settings)
-        if not force and previous:
-            return replace(skipped, run_id=previous)
+        state = check(settings)
+        if not force and state.previous:
+            return replace(skipped, run_id=state.previous)
         # Only a new PMS export since the last successful run: rebuild what depends on the PMS data (refresh_pms),
         # not PRO-ACT's raw tables and models. --force rebuilds everything.
-        pms_only = not force and only_pms_changed(settings, prints)
+        pms_only = not force and state.only_pms_changed
         job = definitions.resolve_job_def("refresh_pms" if pms_only else "refresh_all")
         wanted = PMS_BRANCH if pms_only else dg.AssetSelection.all()
         selection = list((wanted - skipped_keys).resolve(definitions.resolve_asset_graph())) if skip else None
@@ -102,7 +92,7 @@ def run_pipeline(
             asset_selection=selection,
         )
         if result.success and not skip:  # (still under the lock: no other run can have written in between)
-            record_success(settings.warehouse, result.run_id, fingerprint, prints, base_fingerprint(settings, prints))
+            record_success(settings.warehouse, result.run_id, state.fingerprint, state.prints, state.base)
     materialised = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
     )

@@ -66,14 +66,15 @@ def code_digest(repo_root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()
 
 
-def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tuple[str, Prints]:
-    """(fingerprint, source prints) of what a run's result depends on: the sources by content, the code, the study
-    spec's content and the warehouse it writes."""
+def inputs_fingerprint(settings: Settings, previous: Prints | None = None) -> tuple[str, Prints, str]:
+    """(fingerprint, source prints, base fingerprint) of what a run's result depends on: the sources by content,
+    the code, the study spec's content, the warehouse it writes and the PMS export it loads."""
     prints = {**source_prints(settings.proact_dir, previous), **source_prints(settings.pms_dir, previous)}
+    base = base_fingerprint(settings, prints)
     digest = hashlib.sha256(json.dumps(content(prints), sort_keys=True).encode())
-    digest.update(base_fingerprint(settings, prints).encode())
+    digest.update(base.encode())
     digest.update(pms_cut(settings).encode())
-    return digest.hexdigest(), prints
+    return digest.hexdigest(), prints, base
 
 
 def pms_cut(settings: Settings) -> str:
@@ -133,22 +134,24 @@ def last_success(warehouse: Path) -> LastRun | None:
     return LastRun(row[0], row[1], json.loads(row[2] or "{}"), row[3]) if row else None
 
 
-def check(settings: Settings) -> tuple[str | None, str, Prints]:
-    """(the id of the last successful run if nothing it depended on has changed since and no run has written the
-    warehouse after it, else None; the current fingerprint; the current source prints) - the prints computed once,
-    re-hashing only files whose size or modification time changed since that run."""
-    last = last_success(settings.warehouse)
-    fingerprint, prints = inputs_fingerprint(settings, last.prints if last else None)
-    return (last.run_id if last and last.fingerprint == fingerprint else None), fingerprint, prints
+class RunCheck(NamedTuple):
+    previous: str | None  # the last successful run's id if nothing it depended on changed since, else None
+    fingerprint: str
+    prints: Prints
+    base: str  # base_fingerprint
+    only_pms_changed: bool  # since that run only the PMS exports (or the cut) changed: refresh_pms suffices
 
 
-def only_pms_changed(settings: Settings, prints: Prints) -> bool:
-    """Since the last successful run (and no run has written the warehouse after it), only the PMS exports
-    changed: the PRO-ACT files, the code, the study spec and the warehouse are the same."""
+def check(settings: Settings) -> RunCheck:
+    """Where the warehouse stands against the current inputs, computed once (the record read once, files
+    re-hashed only when their size or modification time changed since the last successful run)."""
     last = last_success(settings.warehouse)
-    return bool(last and last.base and last.base == base_fingerprint(settings, prints))
+    fingerprint, prints, base = inputs_fingerprint(settings, last.prints if last else None)
+    same = bool(last and last.fingerprint == fingerprint)
+    return RunCheck(last.run_id if same else None, fingerprint, prints, base,
+                    bool(last and not same and last.base == base))
 
 
 def up_to_date(settings: Settings) -> str | None:
     """The id of the last successful run if nothing has changed since (see `check`)."""
-    return check(settings)[0]
+    return check(settings).previous

@@ -105,7 +105,10 @@ def p_text(p: float | None) -> str:
 
 
 def hr_text(hr: dict | None) -> str:
-    return "not estimable" if not hr else f"{hr['hr']:.2f} (95 % CI {hr['lower']:.2f}-{hr['upper']:.2f})"
+    """'0.38 (95 % CI 0.22-0.65)'; 'not estimable' without a term or its estimate."""
+    if not hr or hr.get("hr") is None:
+        return "not estimable"
+    return f"{hr['hr']:.2f} (95 % CI {hr['lower']:.2f}-{hr['upper']:.2f})"
 
 
 def analysis_line(name: str, s: dict) -> str:

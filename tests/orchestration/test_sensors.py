@@ -8,12 +8,18 @@ import os
 from orchestration.sensors import changed_sources
 
 
-def test_change_detection(tmp_path):
+def _sources(tmp_path):
+    """A PRO-ACT folder with one file and a PMS folder with one export."""
     proact, pms = tmp_path / "proact", tmp_path / "pms"
     proact.mkdir()
     (pms / "pms_export_2019-12-31").mkdir(parents=True)
     (pms / "pms_export_2019-12-31" / "dm.csv").write_text("USUBJID\r\nA\r\n")
     (proact / "PROACT_ALSFRS.csv").write_text("subject_id\r\n1\r\n")
+    return proact, pms
+
+
+def test_change_detection(tmp_path):
+    proact, pms = _sources(tmp_path)
 
     changed, cursor = changed_sources({}, proact, pms)
     assert changed == ["raw_proact", "raw_pms"]
@@ -47,11 +53,7 @@ def test_a_new_pms_export_launches_refresh_pms_and_a_proact_change_refresh_all(t
     from orchestration.resources import SourcesResource, WarehouseResource
     from orchestration.sensors import new_source_data
 
-    proact, pms = tmp_path / "proact", tmp_path / "pms"
-    proact.mkdir()
-    (pms / "pms_export_2019-12-31").mkdir(parents=True)
-    (pms / "pms_export_2019-12-31" / "dm.csv").write_text("USUBJID\r\nA\r\n")
-    (proact / "PROACT_ALSFRS.csv").write_text("subject_id\r\n1\r\n")
+    proact, pms = _sources(tmp_path)
     resources = {"sources": SourcesResource(proact_dir=str(proact), pms_dir=str(pms)),
                  "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))}
 
