@@ -93,26 +93,115 @@ def _validate(time, event, change, horizon, **more):
     return t, e.astype(bool), c
 
 
-def _pairwise(t, died, c, horizon) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """N x N matrix W[i, j] = +1 if i is better than j, -1 if worse, 0 tie; plus the survival-decided and
-    function-compared masks."""
-    common = np.minimum(np.minimum.outer(t, t), horizon)
-    died_i = died[:, None] & (t[:, None] <= common)
-    died_j = died[None, :] & (t[None, :] <= common)
-    # both died by the common time only if both died on that very day: a tie, so the difference does it
-    by_survival = died_j.astype(int) - died_i.astype(int)
+class _Ranked:
+    """Points (x, y) that answer, for many queries (qx, qy) at once, how many points lie strictly left of qx
+    with y below / equal to / above qy: a sweep over x with a Fenwick tree over the ranks of y,
+    O((points + queries) log points) time and O(points + queries) memory."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        order = np.argsort(x, kind="stable")
+        self.x, self.y = x[order], y[order]
+        self.levels = np.unique(self.y)
+
+    def left_counts(self, qx: np.ndarray, qy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: (#points with x < qx and y < qy, #points with x < qx and y > qy)."""
+        n_left = np.searchsorted(self.x, qx, side="left")  # the points with x < qx are a prefix
+        below = np.zeros(len(qx), dtype=np.int64)
+        not_above = np.zeros(len(qx), dtype=np.int64)
+        rank = np.searchsorted(self.levels, self.y) + 1  # 1-based Fenwick positions
+        q_below = np.searchsorted(self.levels, qy, side="left")  # levels < qy
+        q_not_above = np.searchsorted(self.levels, qy, side="right")  # levels <= qy
+        tree = np.zeros(len(self.levels) + 1, dtype=np.int64)
+        inserted = 0
+        for k in np.argsort(n_left, kind="stable"):
+            while inserted < n_left[k]:  # each point enters the tree once
+                i = int(rank[inserted])
+                while i < len(tree):
+                    tree[i] += 1
+                    i += i & -i
+                inserted += 1
+            below[k] = _prefix(tree, int(q_below[k]))
+            not_above[k] = _prefix(tree, int(q_not_above[k]))
+        return below, n_left - not_above
+
+
+def _prefix(tree: np.ndarray, i: int) -> int:
+    total = 0
+    while i > 0:
+        total += tree[i]
+        i -= i & -i
+    return int(total)
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """Per patient i, against a set J of opponents: the pairs i wins and loses, by survival and by function."""
+
+    wins: np.ndarray
+    losses: np.ndarray
+    survival_losses: np.ndarray  # pairs decided by survival that i loses (each such pair has one loser)
+    function_pairs: np.ndarray  # opponents compared with i on function (i itself included when i is in J)
+
+
+def _tally(t, died, c, horizon, opponents: np.ndarray) -> _Tally:
+    """Every patient against every opponent in the mask ``opponents``, without forming the pairs.
+
+    With ``d`` = died within the horizon, i "died by T" in pair (i, j) exactly when d_i and t_i <= t_j (T is
+    the smaller follow-up, capped at H). So by survival i loses to every j with t_j > t_i, and to every j with
+    t_j = t_i that is not d (same day, only i died); i wins against every d j with t_j < t_i, and against d j
+    with t_j = t_i when i is not d. Neither died by T (the pair goes to function) when: i not d and
+    (j not d or t_j > t_i); or i d, j not d and t_j < t_i. These are counts over sorted times and, for
+    function, two-dimensional counts (time, change) answered by ``_Ranked``.
+    """
+    d = died & (t <= horizon)
     known = ~np.isnan(c)
-    by_function = ~died_i & ~died_j & known[:, None] & known[None, :]
-    with np.errstate(invalid="ignore"):  # NaN - NaN outside by_function
-        function = np.sign(np.subtract.outer(c, c))
-    w = np.where(died_i | died_j, by_survival, np.where(by_function, function, 0.0)).astype(int)
-    return w, (died_i ^ died_j), by_function
+    n = len(t)
+
+    t_all = np.sort(t[opponents])
+    t_d = np.sort(t[opponents & d])
+    t_alive = np.sort(t[opponents & ~d])
+    later = len(t_all) - np.searchsorted(t_all, t, side="right")
+    d_before = np.searchsorted(t_d, t, side="left")
+    d_same = np.searchsorted(t_d, t, side="right") - d_before
+    alive_same = np.searchsorted(t_alive, t, side="right") - np.searchsorted(t_alive, t, side="left")
+    survival_losses = np.where(d, later + alive_same, 0)
+    survival_wins = d_before + np.where(d, 0, d_same)
+
+    # function: opponents with a known change, split by d; queries only for patients with a known change
+    alive_k = opponents & ~d & known
+    dead_k = opponents & d & known
+    cq = np.where(known, c, 0.0)
+    wins = np.zeros(n, dtype=np.int64)
+    losses = np.zeros(n, dtype=np.int64)
+    pairs = np.zeros(n, dtype=np.int64)
+
+    def add(mask, counts_below, counts_above, compared):
+        wins[mask] += counts_below[mask]
+        losses[mask] += counts_above[mask]
+        pairs[mask] += compared[mask]  # equal changes included: a tie, still compared on function
+
+    ask_alive = known & ~d
+    ask_dead = known & d
+    # i not d: every alive opponent, whatever its time
+    c_alive = np.sort(c[alive_k])
+    below = np.searchsorted(c_alive, cq, side="left")
+    above = len(c_alive) - np.searchsorted(c_alive, cq, side="right")
+    add(ask_alive, below, above, np.full(n, len(c_alive)))
+    # i not d: d opponents that died later than t_i (x = -t turns "t_j > t_i" into "x_j < x_i")
+    below, above = _Ranked(-t[dead_k], c[dead_k]).left_counts(-t, cq)
+    add(ask_alive, below, above, len(c[dead_k]) - np.searchsorted(np.sort(t[dead_k]), t, side="right"))
+    # i d: alive opponents followed for less than t_i
+    below, above = _Ranked(t[alive_k], c[alive_k]).left_counts(t, cq)
+    add(ask_dead, below, above, np.searchsorted(np.sort(t[alive_k]), t, side="left"))
+
+    return _Tally(survival_wins + wins, survival_losses + losses, survival_losses, pairs)
 
 
 def cafs_scores(time, event, change, horizon: float = HORIZON_DAYS) -> np.ndarray:
     """Each patient's CAFS score: patients beaten minus patients lost to (see the module docstring)."""
     t, died, c = _validate(time, event, change, horizon)
-    return _pairwise(t, died, c, horizon)[0].sum(axis=1)
+    everyone = _tally(t, died, c, horizon, np.ones(len(t), dtype=bool))
+    return everyone.wins - everyone.losses
 
 
 def cafs_test(time, event, change, treated, horizon: float = HORIZON_DAYS) -> CafsResult:
@@ -120,11 +209,13 @@ def cafs_test(time, event, change, treated, horizon: float = HORIZON_DAYS) -> Ca
 
     ``time``: days to death or censoring; ``event``: 1 = died; ``change``: ALSFRS-R change baseline -> 12
     months (NaN = missing); ``treated``: 1 = treated arm.
+
+    No pair is formed: time and memory grow as N log N (``_tally``), so a 100x cohort costs what a sort does.
     """
     t, died, c = _validate(time, event, change, horizon, treated=treated)
     g = np.asarray(treated, dtype=float) == 1
-    w, by_survival, by_function = _pairwise(t, died, c, horizon)
-    u = w.sum(axis=1).astype(float)
+    everyone = _tally(t, died, c, horizon, np.ones(len(t), dtype=bool))
+    u = (everyone.wins - everyone.losses).astype(float)
     n1, n0 = int(g.sum()), int((~g).sum())
     n = n1 + n0
 
@@ -133,12 +224,14 @@ def cafs_test(time, event, change, treated, horizon: float = HORIZON_DAYS) -> Ca
     z = s / np.sqrt(v) if v > 0 else np.nan  # v = 0: every pair tied, no information
     mw = stats.mannwhitneyu(u[g], u[~g], use_continuity=True, alternative="two-sided", method="asymptotic")
 
-    tc = w[np.ix_(g, ~g)]  # treated rows vs control columns
-    wins_t, wins_c = int((tc > 0).sum()), int((tc < 0).sum())
+    vs_control = _tally(t, died, c, horizon, ~g)  # treated rows of it: the treated-control pairs
+    wins_t, wins_c = int(vs_control.wins[g].sum()), int(vs_control.losses[g].sum())
     ties = n1 * n0 - wins_t - wins_c
     ratio = wins_t / wins_c if wins_c else (np.inf if wins_t else np.nan)
 
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)  # each unordered pair once
+    # each unordered pair once: a survival-decided pair has one loser; a function pair is counted from both
+    # ends, and a patient with a known change who is alive at the horizon counts itself once
+    self_compared = int((~np.isnan(c) & ~(died & (t <= horizon))).sum())
     return CafsResult(
         n_treated=n1,
         n_control=n0,
@@ -156,7 +249,7 @@ def cafs_test(time, event, change, treated, horizon: float = HORIZON_DAYS) -> Ca
         ties=int(ties),
         win_probability=float((wins_t + 0.5 * ties) / (n1 * n0)),
         win_ratio=float(ratio),
-        n_pairs_survival=int((by_survival & upper).sum()),
-        n_pairs_function=int((by_function & upper).sum()),
+        n_pairs_survival=int(everyone.survival_losses.sum()),
+        n_pairs_function=(int(everyone.function_pairs.sum()) - self_compared) // 2,
         n_change_missing=int(np.isnan(c).sum()),
     )

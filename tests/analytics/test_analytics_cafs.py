@@ -82,6 +82,48 @@ def test_scores_sum_to_zero_and_horizon_matters():
     assert list(cafs_scores([400, 500], [1, 1], [-2, -6], horizon=450)) == [-1, 1]
 
 
+def _pair_by_pair(t, e, c, g, horizon):
+    """The rule read literally, one pair at a time (O(N^2)): the oracle for the sort-based counts."""
+    n = len(t)
+    w = np.zeros((n, n), dtype=int)
+    by_survival = by_function = 0
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            common = min(t[i], t[j], horizon)
+            di, dj = e[i] == 1 and t[i] <= common, e[j] == 1 and t[j] <= common
+            if di or dj:
+                w[i, j] = int(dj) - int(di)
+                by_survival += (di != dj) and i < j
+            elif not (np.isnan(c[i]) or np.isnan(c[j])):
+                w[i, j] = int(np.sign(c[i] - c[j]))
+                by_function += i < j
+    tc = w[np.ix_(g == 1, g == 0)]
+    return w.sum(axis=1), int((tc > 0).sum()), int((tc < 0).sum()), by_survival, by_function
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sort_based_counts_equal_the_pairs_one_by_one(seed):
+    # heavy ties on purpose: shared death days, deaths on the horizon, equal changes, missing changes
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    days = [0, 10, 100, 100, 200, 365, 366, 600] if seed % 2 else range(800)
+    t = rng.choice(days, n).astype(float)
+    e = rng.integers(0, 2, n)
+    c = np.where(rng.random(n) < 0.25, np.nan, rng.choice([-6.0, -3.0, -1.0, 0.0, 2.5], n))
+    g = np.zeros(n, dtype=int)
+    g[rng.choice(n, max(1, n // 3), replace=False)] = 1
+    if g.all():
+        g[0] = 0
+    horizon = float(rng.choice([100.0, 365.0, 1000.0]))
+    scores, wins_t, wins_c, n_survival, n_function = _pair_by_pair(t, e, c, g, horizon)
+    np.testing.assert_array_equal(cafs_scores(t, e, c, horizon), scores)
+    r = cafs_test(t, e, c, g, horizon)
+    assert (r.wins_treated, r.wins_control) == (wins_t, wins_c)
+    assert (r.n_pairs_survival, r.n_pairs_function) == (n_survival, n_function)
+
+
 def test_arm_labels_swapped_mirror_the_test(toy):
     time, event, change = _arrays(toy)
     a = cafs_test(time, event, change, toy.treated.to_numpy())
