@@ -122,7 +122,7 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
         run_results = invocation.get_artifact("run_results.json")
         save_test_results(test_results(run_results), results_path(warehouse.directory, context.run.run_id))
         yield from with_table_metadata(built, Path(warehouse.path), project.manifest_path)
-        keep_partial_parse(invocation.target_path)
+        keep_partial_parse(invocation.target_path, list(invocation.process.args))
         prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
         errors = [r for r in run_results.get("results", [])
                   if not r["unique_id"].startswith("test.") and r["status"] == "error"]
@@ -162,17 +162,48 @@ def with_table_metadata(outputs: list[tuple[dg.AssetKey, dg.Output]], warehouse:
     return out
 
 
-def keep_partial_parse(run_target: Path) -> None:
-    """Hand this run's parse state back to the project's target folder, whence dagster-dbt seeds the next run's
-    folder: dbt re-parses everything (~3-5 s) when the profile differs, and the profile holds the warehouse path,
-    so the next run on the same warehouse parses only what changed. Atomic: a concurrent run reads old or new."""
+PARSE_STATES = "parse_state"  # under dbt's target folder: one saved parse state per profile and vars
+
+
+def parse_state_path(target_root: Path, dbt_args: list[str]) -> Path:
+    """Where the parse state for these dbt vars is kept. dbt re-parses the whole project (~3-5 s) when its
+    vars or profile differ from the saved state's, and both hold the warehouse path: one state per vars (the
+    warehouse and the study's rules) lets every warehouse, and a rebuild of it from nothing, parse only what
+    changed in the code since its own last run."""
+    import hashlib
+
+    cli_vars = dbt_args[dbt_args.index("--vars") + 1] if "--vars" in dbt_args else "{}"
+    key = hashlib.sha256(json.dumps(json.loads(cli_vars), sort_keys=True).encode()).hexdigest()[:16]
+    return target_root / PARSE_STATES / f"{key}.msgpack"
+
+
+def seed_parse_state(run_target: Path, dbt_args: list[str]) -> None:
+    """Start this invocation from the parse state saved for its vars (dagster-dbt copies the project's generic
+    one only when the run's folder has none)."""
+    import shutil
+
+    state = parse_state_path(run_target.parent, dbt_args)
+    if state.exists() and not (run_target / "partial_parse.msgpack").exists():
+        run_target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state, run_target / "partial_parse.msgpack")
+
+
+def keep_partial_parse(run_target: Path, dbt_args: list[str], keep: int = 20) -> None:
+    """Save this run's parse state for its vars (seed_parse_state), and as the project's generic one. Atomic: a
+    concurrent run reads the old state or the new. The least recently written states beyond `keep` go."""
     import shutil
 
     state = run_target / "partial_parse.msgpack"
-    if state.exists():
-        staged = run_target.parent / f".partial_parse.{run_target.name}"
+    if not state.exists():
+        return
+    for destination in (parse_state_path(run_target.parent, dbt_args), run_target.parent / "partial_parse.msgpack"):
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staged = destination.parent / f".{destination.name}.{run_target.name}"
         shutil.copyfile(state, staged)
-        os.replace(staged, run_target.parent / "partial_parse.msgpack")
+        os.replace(staged, destination)
+    saved = sorted((run_target.parent / PARSE_STATES).glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in saved[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
@@ -187,17 +218,28 @@ def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
 
 class WarehouseDbtResource(DbtCliResource):
     """dbt on one warehouse: every invocation passes the warehouse path to the profile as a dbt var (set where the
-    resource is built, never through the environment). dbt-core's version is read from the package metadata
-    instead of running `dbt --version` (a 3 s subprocess, paid by every run)."""
+    resource is built, never through the environment) and starts from the parse state saved for its vars.
+    dbt-core's version is read from the package metadata instead of running `dbt --version` (a 3 s subprocess,
+    paid by every run)."""
 
     warehouse: str
 
-    def cli(self, args, study_vars: dict | None = None, **kwargs):
-        return super().cli([*args, *warehouse_vars(Path(self.warehouse), study_vars)], **kwargs)
+    def cli(self, args, study_vars: dict | None = None, target_path: Path | None = None, **kwargs):
+        dbt_args = [*args, *warehouse_vars(Path(self.warehouse), study_vars)]
+        target = Path(target_path or self._get_unique_target_path(context=kwargs.get("context")))
+        target = target if target.is_absolute() else Path(self.project_dir) / target
+        seed_parse_state(target, dbt_args)
+        return super().cli(dbt_args, target_path=target, **kwargs)
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        """No dbt adapter in this process: dagster-dbt builds one (loading dbt-core, the profile, the project
+        and every macro: ~2.5 s per invocation) only for `fetch_column_metadata` / `fetch_row_counts`, which
+        these assets do not use (with_table_metadata reads both from the warehouse after dbt exits)."""
+        return None
 
 
 # dbt started through a guard that stops it when the run's process dies (an orphaned dbt would hold the
