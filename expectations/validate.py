@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,21 @@ class SuiteOutcome:
         return [o for o in self.outcomes if not o.success]
 
 
-@functools.cache
+_CONTEXT_LOCK = threading.Lock()  # the context is built once even when a warm-up thread and a suite race for it
+
+
 def _context():
+    with _CONTEXT_LOCK:
+        return _build_context()
+
+
+def warm_up() -> None:
+    """Import GX and build the context now (orchestration.checks.warm_up_gx runs it in a background thread)."""
+    _context()
+
+
+@functools.cache
+def _build_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 

@@ -10,14 +10,17 @@ from orchestration.resources import WarehouseResource
 
 
 def warm_up_gx() -> None:
-    """Import Great Expectations (~3-8 s) in a background thread while the raw loads run: DuckDB releases the GIL
-    while it reads the files, so the import takes the other core instead of delaying the first suite. An import
-    in progress when a suite starts is simply waited for (Python's import lock)."""
-    import importlib
+    """Import Great Expectations and build its context (~3-8 s) in a background thread while the raw loads run:
+    DuckDB releases the GIL while it reads the files, so the import takes the other core instead of delaying the
+    first suite. A suite that starts meanwhile waits for the same context (expectations.validate)."""
     import threading
 
-    threading.Thread(target=importlib.import_module, args=("expectations.validate",), name="warm-up-gx",
-                     daemon=True).start()
+    def warm_up() -> None:
+        from expectations.validate import warm_up
+
+        warm_up()
+
+    threading.Thread(target=warm_up, name="warm-up-gx", daemon=True).start()
 
 
 def _gx_check(suite: Suite) -> dg.AssetChecksDefinition:

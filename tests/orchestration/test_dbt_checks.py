@@ -143,3 +143,25 @@ def test_a_failed_test_on_one_mart_stops_only_what_depends_on_it(defective_fct_t
     assert again == {name: passed for (model, name), passed in
                      (((e.asset_key.path[-1], e.check_name), e.passed) for e in evaluations) if model == "fct_treatment"
                      and name in again}
+
+
+def test_each_warehouse_starts_dbt_from_its_own_saved_parse_state(tmp_path):
+    # dbt re-parses the whole project when the vars (the warehouse path among them) differ from the saved state's:
+    # a state per vars lets a rebuild of warehouse X from nothing parse incrementally after a run on Y.
+    from orchestration.dbt import keep_partial_parse, seed_parse_state, warehouse_vars
+
+    args_x = ["build", *warehouse_vars(tmp_path / "x.duckdb", {"safety_window_days": 365})]
+    args_y = ["build", *warehouse_vars(tmp_path / "y.duckdb", {"safety_window_days": 365})]
+    for name, args in (("run-x", args_x), ("run-y", args_y)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "partial_parse.msgpack").write_text(f"state of {name}")
+        keep_partial_parse(tmp_path / name, args)
+    assert (tmp_path / "partial_parse.msgpack").read_text() == "state of run-y"  # the generic one: the newest
+    for args, expected in ((args_x, "state of run-x"), (args_y, "state of run-y")):
+        new_run = tmp_path / f"next-{expected[-1]}"
+        seed_parse_state(new_run, args)
+        assert (new_run / "partial_parse.msgpack").read_text() == expected
+    # the study's rules are vars too: other rules, no saved state (dbt parses afresh)
+    other = ["build", *warehouse_vars(tmp_path / "x.duckdb", {"safety_window_days": 180})]
+    seed_parse_state(tmp_path / "next-other", other)
+    assert not (tmp_path / "next-other" / "partial_parse.msgpack").exists()

@@ -253,6 +253,11 @@ def test_a_second_run_on_unchanged_input_gives_identical_marts(pipeline_run, pip
                              warehouse=pipeline_run.warehouse, log_level="WARNING")
     assert again.success, again.failure
     assert _table_digests(pipeline_run.warehouse) == before
+    # dbt started from this warehouse's saved parse state: nothing in the project changed, nothing re-parsed
+    from als_eca.settings import DBT_PROJECT_DIR
+
+    (log,) = (DBT_PROJECT_DIR / "target").glob(f"dbt_warehouse-{again.run_id[:7]}-*/dbt.log")
+    assert "PartialParsingSkipParsing" in log.read_text()
 
 
 def test_the_study_report_is_self_contained_and_mirrors_the_paper(pipeline_run):
