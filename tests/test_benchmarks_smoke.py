@@ -39,3 +39,15 @@ def test_pipeline_benchmark_runs(medium_data, tmp_path, monkeypatch):
     assert line.startswith("up to date") and noop.seconds < cold.seconds
     # the peak RSS is the run's own (wait4), not a high-water mark shared with earlier children
     assert 100 < cold.peak_rss_mib < 4096
+
+
+def test_the_new_pms_export_run_is_a_refresh_pms_run(medium_data, tmp_path, monkeypatch):
+    # the incremental-refresh benchmark: built from the earlier export(s), then the newest added: the run it times
+    # must be the PMS branch only (the sensor's and `als-eca run`'s refresh_pms), not a full rebuild
+    from benchmarks import bench_pipeline
+
+    monkeypatch.setenv("ALS_ECA_PSEUDONYM_KEY", "test-key-not-secret")
+    out = bench_pipeline.new_pms_export_run(medium_data, tmp_path)
+    assert "(refresh_pms)" in out["incremental_line"], out
+    assert out["incremental_s"] > 0
+    assert bench_pipeline._incremental_cell({**out, "incremental_share": 0.5}).endswith("(50%)")
