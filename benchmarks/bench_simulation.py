@@ -89,8 +89,8 @@ per seed); one path per worker 106.5 s (4.51 seeds per minute, 26.0 CPU s per se
 after a worker's first). The audit kept 1.95 of the 2 cores busy, so generating one seed's files while another \
 seed runs would only share the same cores. The rest of a seed is the graph itself (profiled on one seed: dbt \
 build about half of the graph's wall time; Dagster storing ~1,100 events in its in-memory event log, ~4 s; \
-dagster-dbt parsing dbt's macros in the run's process for its adapter, ~1.7 s; the raw load, the GX suites and \
-the three analyses), which the whole-graph section follows. CPU seconds per seed say what a seed costs whatever \
+dagster-dbt parsing dbt's macros in the run's process for an adapter the assets never used, ~1.7 s, since \
+removed; the raw load, the GX suites and the three analyses), which the whole-graph section follows. CPU seconds per seed say what a seed costs whatever \
 else shares the machine; wall times here move with the neighbours."""
 
 
