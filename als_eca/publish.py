@@ -78,7 +78,7 @@ ANALYSIS_TABLES: tuple[AnalysisTable, ...] = (
                   "Table 1 of the matched set, every level with its test (t or chi-square), statistic and p."),
     AnalysisTable("km_summary", "survival", "km_summary",
                   "Kaplan-Meier summary of the matched set per arm and injection group: n, deaths, median "
-                  "survival in days with its 95 % CI (null: not reached), survival at 1, 2 and 3 years."),
+                  "survival in days with its 95 % CI (null: not reached), survival at the study spec's survival_times_days."),
     AnalysisTable("rmst", "survival", "rmst",
                   "Restricted mean survival time per arm at the horizon tau (days) with its SE."),
     AnalysisTable("pairwise_logrank", "survival", "pairwise_logrank",

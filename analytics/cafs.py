@@ -93,36 +93,31 @@ def _validate(time, event, change, horizon, **more):
     return t, e.astype(bool), c
 
 
-class _Ranked:
-    """Points (x, y) that answer, for many queries (qx, qy) at once, how many points lie strictly left of qx
-    with y below / equal to / above qy: a sweep over x with a Fenwick tree over the ranks of y,
-    O((points + queries) log points) time and O(points + queries) memory."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray):
-        order = np.argsort(x, kind="stable")
-        self.x, self.y = x[order], y[order]
-        self.levels = np.unique(self.y)
-
-    def left_counts(self, qx: np.ndarray, qy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per query: (#points with x < qx and y < qy, #points with x < qx and y > qy)."""
-        n_left = np.searchsorted(self.x, qx, side="left")  # the points with x < qx are a prefix
-        below = np.zeros(len(qx), dtype=np.int64)
-        not_above = np.zeros(len(qx), dtype=np.int64)
-        rank = np.searchsorted(self.levels, self.y) + 1  # 1-based Fenwick positions
-        q_below = np.searchsorted(self.levels, qy, side="left")  # levels < qy
-        q_not_above = np.searchsorted(self.levels, qy, side="right")  # levels <= qy
-        tree = np.zeros(len(self.levels) + 1, dtype=np.int64)
-        inserted = 0
-        for k in np.argsort(n_left, kind="stable"):
-            while inserted < n_left[k]:  # each point enters the tree once
-                i = int(rank[inserted])
-                while i < len(tree):
-                    tree[i] += 1
-                    i += i & -i
-                inserted += 1
-            below[k] = _prefix(tree, int(q_below[k]))
-            not_above[k] = _prefix(tree, int(q_not_above[k]))
-        return below, n_left - not_above
+def _left_counts(x, y, qx, qy) -> tuple[np.ndarray, np.ndarray]:
+    """For each query (qx, qy): how many points (x, y) lie strictly left of qx with y below qy, and how many with
+    y above qy. A sweep over x with a Fenwick tree over the ranks of y: O((points + queries) log points) time,
+    O(points + queries) memory."""
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    levels = np.unique(y)
+    rank = np.searchsorted(levels, y) + 1  # 1-based Fenwick positions
+    q_below = np.searchsorted(levels, qy, side="left")  # levels < qy
+    q_not_above = np.searchsorted(levels, qy, side="right")  # levels <= qy
+    n_left = np.searchsorted(x, qx, side="left")  # the points with x < qx are a prefix of the sorted ones
+    below = np.zeros(len(qx), dtype=np.int64)
+    not_above = np.zeros(len(qx), dtype=np.int64)
+    tree = np.zeros(len(levels) + 1, dtype=np.int64)
+    inserted = 0
+    for k in np.argsort(n_left, kind="stable"):
+        while inserted < n_left[k]:  # each point enters the tree once
+            i = int(rank[inserted])
+            while i < len(tree):
+                tree[i] += 1
+                i += i & -i
+            inserted += 1
+        below[k] = _prefix(tree, int(q_below[k]))
+        not_above[k] = _prefix(tree, int(q_not_above[k]))
+    return below, n_left - not_above
 
 
 def _prefix(tree: np.ndarray, i: int) -> int:
@@ -151,7 +146,7 @@ def _tally(t, died, c, horizon, opponents: np.ndarray) -> _Tally:
     t_j = t_i that is not d (same day, only i died); i wins against every d j with t_j < t_i, and against d j
     with t_j = t_i when i is not d. Neither died by T (the pair goes to function) when: i not d and
     (j not d or t_j > t_i); or i d, j not d and t_j < t_i. These are counts over sorted times and, for
-    function, two-dimensional counts (time, change) answered by ``_Ranked``.
+    function, two-dimensional counts (time, change) answered by ``_left_counts``.
     """
     d = died & (t <= horizon)
     known = ~np.isnan(c)
@@ -188,10 +183,10 @@ def _tally(t, died, c, horizon, opponents: np.ndarray) -> _Tally:
     above = len(c_alive) - np.searchsorted(c_alive, cq, side="right")
     add(ask_alive, below, above, np.full(n, len(c_alive)))
     # i not d: d opponents that died later than t_i (x = -t turns "t_j > t_i" into "x_j < x_i")
-    below, above = _Ranked(-t[dead_k], c[dead_k]).left_counts(-t, cq)
-    add(ask_alive, below, above, len(c[dead_k]) - np.searchsorted(np.sort(t[dead_k]), t, side="right"))
+    below, above = _left_counts(-t[dead_k], c[dead_k], -t, cq)
+    add(ask_alive, below, above, int(dead_k.sum()) - np.searchsorted(np.sort(t[dead_k]), t, side="right"))
     # i d: alive opponents followed for less than t_i
-    below, above = _Ranked(t[alive_k], c[alive_k]).left_counts(t, cq)
+    below, above = _left_counts(t[alive_k], c[alive_k], t, cq)
     add(ask_dead, below, above, np.searchsorted(np.sort(t[alive_k]), t, side="left"))
 
     return _Tally(survival_wins + wins, survival_losses + losses, survival_losses, pairs)

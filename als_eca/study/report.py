@@ -91,7 +91,7 @@ KM_LEGEND = ("NR: not reached (the survival curve, or its confidence limit, stay
 
 def _km_table(table: pd.DataFrame) -> pd.DataFrame:
     """A Kaplan-Meier summary (steps._km_row's columns) as printed: group, N, deaths, median survival in days with
-    its 95 % CI - NR where not reached - and survival at 1, 2 and 3 years in %. The injection groups' control row
+    its 95 % CI - NR where not reached - and survival at the spec's survival_times_days in %. The injection groups' control row
     repeats the matched control arm's: shown once."""
     if {"PRO-ACT control", "PRO-ACT control (matched)"} <= set(table["group"]):
         table = table[table["group"] != "PRO-ACT control"]
