@@ -178,8 +178,8 @@ def parse_state_path(target_root: Path, dbt_args: list[str]) -> Path:
 
 
 def seed_parse_state(run_target: Path, dbt_args: list[str]) -> None:
-    """Start this invocation from the parse state saved for its vars (dagster-dbt copies the project's generic
-    one only when the run's folder has none)."""
+    """Start this invocation from the parse state saved for its vars (dagster-dbt copies the project's own
+    `partial_parse.msgpack`, written by `dbt_project`'s parse, only when the run's folder has none)."""
     import shutil
 
     state = parse_state_path(run_target.parent, dbt_args)
@@ -189,18 +189,18 @@ def seed_parse_state(run_target: Path, dbt_args: list[str]) -> None:
 
 
 def keep_partial_parse(run_target: Path, dbt_args: list[str], keep: int = 20) -> None:
-    """Save this run's parse state for its vars (seed_parse_state), and as the project's generic one. Atomic: a
-    concurrent run reads the old state or the new. The least recently written states beyond `keep` go."""
+    """Save this run's parse state for its vars (seed_parse_state). Atomic: a concurrent run reads the old state
+    or the new. The least recently written states beyond `keep` go."""
     import shutil
 
     state = run_target / "partial_parse.msgpack"
     if not state.exists():
         return
-    for destination in (parse_state_path(run_target.parent, dbt_args), run_target.parent / "partial_parse.msgpack"):
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        staged = destination.parent / f".{destination.name}.{run_target.name}"
-        shutil.copyfile(state, staged)
-        os.replace(staged, destination)
+    destination = parse_state_path(run_target.parent, dbt_args)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staged = destination.parent / f".{destination.name}.{run_target.name}"
+    shutil.copyfile(state, staged)
+    os.replace(staged, destination)
     saved = sorted((run_target.parent / PARSE_STATES).glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in saved[keep:]:
         old.unlink(missing_ok=True)

@@ -80,9 +80,9 @@ PHASES: tuple[str, ...] = ("imports", "generate", "pipeline", "estimates")
 def _worker_folder(work: Path) -> Path:
     """This worker's folder: the seed runs at one fixed path per worker. dbt re-parses its whole project (~3-5 s
     of CPU) whenever the warehouse path in its profile differs from the saved parse state's, so a new path per
-    seed would pay that every seed; the worker's own dbt target folder (DBT_TARGET_PATH, which dagster-dbt seeds
-    each invocation's parse state from and orchestration.dbt hands it back to) keeps the two workers' states
-    apart. The project's manifest is brought up to date first, with the project's own target folder: dbt parses
+    seed would pay that every seed (orchestration.dbt keeps one parse state per warehouse path and vars). The
+    worker's own dbt target folder (DBT_TARGET_PATH) keeps its dbt run folders and parse state in the audit's
+    temporary folder, not in the project's. The project's manifest is brought up to date first, with the project's own target folder: dbt parses
     into DBT_TARGET_PATH, and a parse there would leave the manifest the assets are built from stale."""
     global _worker_folder_path
     if _worker_folder_path is None:
