@@ -21,17 +21,9 @@ STEPS_MODULE = "als_eca.study.steps"  # statistics and plots: scipy, matplotlib 
 
 def _steps():
     """The study steps, imported on first use rather than when the code location loads (so `dagster dev` starts
-    fast, and `als-eca run` can import them on the idle core while dbt runs: see `warm_up`)."""
+    fast). No longer imported on a second thread during the dbt step: dbt runs in this process since
+    (orchestration/dbt_runner.py), so the import would take the same interpreter lock (measured: no faster)."""
     return importlib.import_module(STEPS_MODULE)
-
-
-def warm_up() -> None:
-    """Import what the analysis assets need in a background thread. The dbt step calls this: for its ~10 s the
-    main process only waits on dbt's output, and dbt uses one core of two. An import in progress when an analysis
-    step starts is simply waited for (Python's import lock)."""
-    import threading
-
-    threading.Thread(target=_steps, name="warm-up-analysis-imports", daemon=True).start()
 
 
 COHORT = dg.AssetKey(["marts", "mart_survival_cohort"])

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from als_eca.warehouse_lock import warehouse_lock
+from orchestration.dbt_runner import WarehouseDbtResource
 from orchestration.resources import StudyResource, WarehouseResource
 
 RESULTS_FOLDER = "dbt_test_results"
@@ -143,7 +143,7 @@ def _model_check(model: str, specs: list[dg.AssetCheckSpec],
                  ids: Mapping[dg.AssetCheckKey, str]) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=specs, name=f"dbt_tests_{model}", can_subset=True,
                           description=f"The dbt tests of {model}, as run by this run's dbt build.")
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, dbt: DbtCliResource,
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, dbt: WarehouseDbtResource,
                study: StudyResource) -> Iterator[dg.AssetCheckResult]:
         import duckdb
 
@@ -153,7 +153,7 @@ def _model_check(model: str, specs: list[dg.AssetCheckSpec],
         missing = [ids[k] for k in selected if ids[k] not in results]
         if missing:
             context.log.info(f"{len(missing)} test(s) of {model} not run by a dbt build of this run: running them")
-            results = {**results, **run_tests(dbt, warehouse, study, missing, context.log)}
+            results = {**results, **run_tests(dbt, warehouse, study, missing, context)}
         by_key = {s.key: s for s in specs}
         # The warehouse is opened only to sample failing rows: most steps have none to show.
         failing = any((results.get(ids[k]) or {}).get("status") in ("fail", "warn", "error") for k in selected)
@@ -168,13 +168,11 @@ def _model_check(model: str, specs: list[dg.AssetCheckSpec],
     return _check
 
 
-def run_tests(dbt, warehouse: WarehouseResource, study: StudyResource, unique_ids: list[str], log) -> dict[str, dict]:
+def run_tests(dbt: WarehouseDbtResource, warehouse: WarehouseResource, study: StudyResource, unique_ids: list[str],
+              context) -> dict[str, dict]:
     """`dbt test` for the given tests on the warehouse (under the writer lock: dbt-duckdb opens it read-write)."""
     names = [unique_id.split(".")[2] for unique_id in unique_ids]
-    with warehouse_lock(Path(warehouse.path), on_wait=log.warning):
-        invocation = dbt.cli(["test", "--select", " ".join(names)], raise_on_error=False,
-                             study_vars=study.load().spec.dbt_vars())
-        invocation.wait()
-    if not (invocation.target_path / "run_results.json").exists():
-        raise invocation.get_error() or RuntimeError("dbt test wrote no run_results.json")
-    return test_results(invocation.get_artifact("run_results.json"))
+    with warehouse_lock(Path(warehouse.path), on_wait=context.log.warning):
+        invocation = dbt.invoke(["test", "--select", " ".join(names)], study_vars=study.load().spec.dbt_vars(),
+                                name="dbt_tests", run_id=context.run.run_id)
+    return test_results(invocation.run_results())

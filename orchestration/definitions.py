@@ -19,8 +19,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from orchestration.analysis import analysis_assets, analysis_checks
     from orchestration.analysis_io import ANALYSIS_IO_MANAGER, analysis_io_manager
     from orchestration.checks import gx_checks
-    from orchestration.dbt import TRANSLATOR, build_dbt_assets, dbt_project, dbt_resource
+    from orchestration.dbt import TRANSLATOR, build_dbt_assets, dbt_project
     from orchestration.dbt_checks import build_dbt_checks
+    from orchestration.dbt_runner import dbt_resource
     from orchestration.jobs import jobs
     from orchestration.progress import progress_logger
     from orchestration.publish import build_identifier_checks, build_snapshot_asset

@@ -72,7 +72,7 @@ def estimates_of(analysis_dir: Path, seed: int, truth: float, marginal: float) -
 
 
 #: The seed's phases, timed in each worker (summary.json `throughput.phase_seconds`): the worker's one-off imports
-#: (its first seed only), generating the files, the asset graph (raw load, dbt build in its own process, the
+#: (its first seed only), generating the files, the asset graph (raw load, dbt build in the worker's process, the
 #: analyses), reading the estimates.
 PHASES: tuple[str, ...] = ("imports", "generate", "pipeline", "estimates")
 
@@ -80,7 +80,8 @@ PHASES: tuple[str, ...] = ("imports", "generate", "pipeline", "estimates")
 def _worker_folder(work: Path) -> Path:
     """This worker's folder: the seed runs at one fixed path per worker. dbt re-parses its whole project (~3-5 s
     of CPU) whenever the warehouse path in its profile differs from the saved parse state's, so a new path per
-    seed would pay that every seed (orchestration.dbt keeps one parse state per warehouse path and vars). The
+    seed would pay that every seed (orchestration.dbt_runner keeps one parse state per warehouse path and vars,
+    and the parsed project itself for the worker's life: dbt runs in the worker's process). The
     worker's own dbt target folder (DBT_TARGET_PATH) keeps its dbt run folders and parse state in the audit's
     temporary folder, not in the project's. The project's manifest is brought up to date first, with the project's own target folder: dbt parses
     into DBT_TARGET_PATH, and a parse there would leave the manifest the assets are built from stale."""
@@ -150,7 +151,7 @@ def run_seed(seed: int, config: AuditConfig, work: Path) -> dict:
 
 
 def _cpu_seconds() -> float:
-    """CPU seconds of this process and its finished children (dbt's processes): what a seed costs the cores,
+    """CPU seconds of this process and its finished children: what a seed costs the cores,
     whatever else shares them - wall times on a shared machine say more about the neighbours."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

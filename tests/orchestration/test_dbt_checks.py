@@ -69,7 +69,7 @@ def test_only_the_newest_test_results_are_kept(tmp_path):
 def test_only_the_newest_run_target_folders_are_kept(tmp_path):
     import os
 
-    from orchestration.dbt import prune_run_targets
+    from orchestration.dbt_runner import prune_run_targets
 
     for i in range(8):
         folder = tmp_path / f"dbt_warehouse-run{i}-abc"
@@ -148,7 +148,7 @@ def test_a_failed_test_on_one_mart_stops_only_what_depends_on_it(defective_fct_t
 def test_each_warehouse_starts_dbt_from_its_own_saved_parse_state(tmp_path):
     # dbt re-parses the whole project when the vars (the warehouse path among them) differ from the saved state's:
     # a state per vars lets a rebuild of warehouse X from nothing parse incrementally after a run on Y.
-    from orchestration.dbt import keep_partial_parse, seed_parse_state, warehouse_vars
+    from orchestration.dbt_runner import keep_partial_parse, seed_parse_state, warehouse_vars
 
     args_x = ["build", *warehouse_vars(tmp_path / "x.duckdb", {"safety_window_days": 365})]
     args_y = ["build", *warehouse_vars(tmp_path / "y.duckdb", {"safety_window_days": 365})]
