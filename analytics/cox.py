@@ -22,13 +22,41 @@ from analytics.survival import kaplan_meier
 
 @dataclass
 class _Prepared:
+    """The data sorted by time (deaths before censorings at a tied time), and where each event time's deaths are.
+
+    Sorted so, the deaths at each distinct event time are contiguous, starting at the first row at risk there:
+    every per-death quantity below is an array over all deaths ("slots"), summed per event time with
+    ``np.add.reduceat`` - O(n log n) to prepare and O(n p^2) per Newton step, where a loop over event times took
+    ~40 us per time in Python (~1 s per step at 10^4 distinct times) and finding each time's deaths by comparison
+    took O(n x event times)."""
+
     time: np.ndarray
     event: np.ndarray
     x: np.ndarray
     utimes: np.ndarray  # distinct event times
-    first_at_risk: np.ndarray  # for each event time, first sorted index with time >= t
-    death_idx: list  # for each event time, sorted indices of the deaths
+    first_at_risk: np.ndarray  # for each event time, first sorted index with time >= t (its first death)
+    deaths: np.ndarray  # for each event time, the number of deaths
     order: np.ndarray  # sorted position -> input row
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Each event time's first slot (slots are the deaths, in sorted order)."""
+        return np.cumsum(self.deaths) - self.deaths
+
+    @property
+    def slot_time(self) -> np.ndarray:
+        """The event time (index into utimes) of each slot."""
+        return np.repeat(np.arange(len(self.utimes)), self.deaths)
+
+    @property
+    def slot_rank(self) -> np.ndarray:
+        """The slot's rank l = 0..d-1 among its time's d deaths (Efron's l/d weights)."""
+        return np.arange(self.deaths.sum()) - np.repeat(self.offsets, self.deaths)
+
+    @property
+    def death_rows(self) -> np.ndarray:
+        """The sorted row of each slot's death."""
+        return np.repeat(self.first_at_risk, self.deaths) + self.slot_rank
 
 
 def _prepare(time, event, x) -> _Prepared:
@@ -36,13 +64,25 @@ def _prepare(time, event, x) -> _Prepared:
     t = np.asarray(time, dtype=float)[order]
     e = np.asarray(event, dtype=int)[order]
     xm = np.asarray(x, dtype=float)[order]
-    ut = np.unique(t[e == 1])
+    ut, deaths = np.unique(t[e == 1], return_counts=True)
     first = np.searchsorted(t, ut, side="left")
-    deaths = [np.flatnonzero((t == u) & (e == 1)) for u in ut]
     return _Prepared(t, e, xm, ut, first, deaths, order)
 
 
-def _efron_terms(pr: _Prepared, beta: np.ndarray):
+@dataclass
+class _EfronTerms:
+    loglik: float
+    u: np.ndarray  # per event time: score contribution (m x p)
+    v: np.ndarray  # per event time: information (m x p x p)
+    r: np.ndarray  # risk scores exp(x beta), sorted rows
+    c1: np.ndarray  # per event time: sum over its deaths of 1 / den (for the score residuals)
+    v1: np.ndarray  # per event time: sum of a / den
+    c2: np.ndarray  # per event time: sum of (1 - l/d) / den
+    v2: np.ndarray  # per event time: sum of (1 - l/d) / den * a
+    abar: np.ndarray  # per event time: mean of a over its deaths
+
+
+def _efron_terms(pr: _Prepared, beta: np.ndarray) -> _EfronTerms:
     """Per event time: score contribution u_k, information V_k, and the quantities the residuals need."""
     eta = pr.x @ beta
     r = np.exp(eta)
@@ -51,27 +91,22 @@ def _efron_terms(pr: _Prepared, beta: np.ndarray):
     s0 = np.cumsum(r[::-1])[::-1]
     s1 = np.cumsum(rx[::-1], axis=0)[::-1]
     s2 = np.cumsum(rxx[::-1], axis=0)[::-1]
-    loglik = 0.0
-    p = pr.x.shape[1]
-    u = np.zeros((len(pr.utimes), p))
-    v = np.zeros((len(pr.utimes), p, p))
-    resid_terms = []
-    for k, (j, di) in enumerate(zip(pr.first_at_risk, pr.death_idx, strict=True)):
-        d = len(di)
-        S0, S1, S2 = s0[j], s1[j], s2[j]
-        D0, D1, D2 = r[di].sum(), rx[di].sum(axis=0), rxx[di].sum(axis=0)
-        f = np.arange(d) / d
-        den = S0 - f * D0
-        a = (S1[None, :] - f[:, None] * D1[None, :]) / den[:, None]
-        loglik += float(eta[di].sum() - np.log(den).sum())
-        u[k] = pr.x[di].sum(axis=0) - a.sum(axis=0)
-        v[k] = ((S2[None] - f[:, None, None] * D2[None]) / den[:, None, None]).sum(axis=0) - np.einsum(
-            "li,lj->ij", a, a
-        )
-        resid_terms.append(
-            (1 / den, a / den[:, None], (1 - f) / den, ((1 - f) / den)[:, None] * a, a.mean(axis=0))
-        )
-    return loglik, u, v, r, resid_terms
+    offsets, k, rows = pr.offsets, pr.slot_time, pr.death_rows
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, offsets, axis=0)
+
+    j = pr.first_at_risk[k]  # each slot's risk set starts at its time's first death
+    f = pr.slot_rank / pr.deaths[k]
+    d0, d1, d2 = per_time(r[rows]), per_time(rx[rows]), per_time(rxx[rows])
+    den = s0[j] - f * d0[k]
+    a = (s1[j] - f[:, None] * d1[k]) / den[:, None]
+    loglik = float(eta[rows].sum() - np.log(den).sum())
+    u = per_time(pr.x[rows]) - per_time(a)
+    v = per_time((s2[j] - f[:, None, None] * d2[k]) / den[:, None, None]) - per_time(a[:, :, None] * a[:, None, :])
+    c2 = (1 - f) / den
+    return _EfronTerms(loglik, u, v, r, c1=per_time(1 / den), v1=per_time(a / den[:, None]), c2=per_time(c2),
+                       v2=per_time(c2[:, None] * a), abar=per_time(a) / pr.deaths[:, None])
 
 
 @dataclass
@@ -123,23 +158,25 @@ class CoxResult:
 
 def _score_residuals(pr: _Prepared, beta: np.ndarray) -> np.ndarray:
     """Efron score residuals (survival ``coxscore2.c``), returned in the ORIGINAL input order."""
-    _, _, _, r, terms = _efron_terms(pr, beta)
-    n, p = pr.x.shape
-    m = len(pr.utimes)
-    c1 = np.array([t[0].sum() for t in terms])
-    v1 = np.array([t[1].sum(axis=0) for t in terms]).reshape(m, p)
-    cc1 = np.concatenate([[0.0], np.cumsum(c1)])
-    cv1 = np.vstack([np.zeros((1, p)), np.cumsum(v1, axis=0)])
+    terms = _efron_terms(pr, beta)
+    r, p = terms.r, pr.x.shape[1]
+    cc1 = np.concatenate([[0.0], np.cumsum(terms.c1)])
+    cv1 = np.vstack([np.zeros((1, p)), np.cumsum(terms.v1, axis=0)])
     nt = np.searchsorted(pr.utimes, pr.time, side="right")  # event times <= own time: at risk there
     res = -r[:, None] * (pr.x * cc1[nt][:, None] - cv1[nt])
-    for k, di in enumerate(pr.death_idx):
-        _, _, c2, v2, abar = terms[k]
-        # deaths: remove the "at risk, survived" term of their own time, add the Efron death terms
-        res[di] += r[di][:, None] * (pr.x[di] * c1[k] - v1[k])
-        res[di] += pr.x[di] - abar - r[di][:, None] * (pr.x[di] * c2.sum() - v2.sum(axis=0))
+    # deaths: remove the "at risk, survived" term of their own time, add the Efron death terms
+    k, rows = pr.slot_time, pr.death_rows
+    xd, rd = pr.x[rows], r[rows][:, None]
+    res[rows] += rd * (xd * terms.c1[k][:, None] - terms.v1[k])
+    res[rows] += xd - terms.abar[k] - rd * (xd * terms.c2[k][:, None] - terms.v2[k])
     out = np.empty_like(res)
     out[pr.order] = res
     return out
+
+
+def _newton_terms(pr: _Prepared, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    terms = _efron_terms(pr, beta)
+    return terms.loglik, terms.u, terms.v
 
 
 def fit_cox(
@@ -171,18 +208,19 @@ def fit_cox(
         raise ValueError("no events")
     pr = _prepare(t, e, xm)
     beta = np.zeros(xm.shape[1])
-    ll, u, v, _, _ = _efron_terms(pr, beta)
+    start = _efron_terms(pr, beta)
+    ll, u, v = start.loglik, start.u, start.v
     ll0 = ll
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
         info = v.sum(axis=0)
         step = np.linalg.solve(info, u.sum(axis=0))
         new = beta + step
-        ll_new, u_new, v_new, _, _ = _efron_terms(pr, new)
+        ll_new, u_new, v_new = _newton_terms(pr, new)
         halvings = 0
         while ll_new < ll - 1e-12 * abs(ll) and halvings < 30:  # step halving as coxph.fit
             new = (beta + new) / 2
-            ll_new, u_new, v_new, _, _ = _efron_terms(pr, new)
+            ll_new, u_new, v_new = _newton_terms(pr, new)
             halvings += 1
         # R's criterion |1 - ll/ll_new| <= eps, written without the division: a log-likelihood of exactly 0 (every
         # event alone in its risk set, as in tiny samples) must not divide by zero.
@@ -237,9 +275,10 @@ def cox_zph(
     # g = 1 - S(t-) (left-continuous KM), centred on its mean over the events
     idx = np.searchsorted(km["time"].to_numpy(), pr.utimes, side="left")
     g_ev = 1 - np.concatenate([[1.0], km["surv"].to_numpy()])[idx]
-    d = np.array([len(di) for di in pr.death_idx])
+    d = pr.deaths
     g_ev = g_ev - np.sum(g_ev * d) / d.sum()
-    _, u, v, _, _ = _efron_terms(pr, fit.coef)
+    efron = _efron_terms(pr, fit.coef)
+    u, v = efron.u, efron.v
     u2 = (g_ev[:, None] * u).sum(axis=0)
     imat = np.zeros((2 * p, 2 * p))
     imat[:p, :p] = v.sum(axis=0)

@@ -92,12 +92,24 @@ def ensure_data(scale: float, root: Path) -> Path:
     return out
 
 
+def dagster_home(folder: Path) -> Path:
+    """A Dagster home of the benchmark's own: the repository's dagster.yaml (the instance `make demo`, the schedule
+    and the sensor's runs use, whose run history the UI shows), its storage under `folder` instead of the
+    repository's .dagster_home/."""
+    home = folder / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = (REPO / "dagster.yaml").read_text().replace("base_dir: .dagster_home", f"base_dir: {home}/.dagster_home")
+    (home / "dagster.yaml").write_text(config)
+    return home
+
+
 def als_eca_run(data: Path, warehouse: Path, force: bool) -> tuple[ChildRun, str]:
-    """`als-eca run` on `data` into `warehouse` in a process of its own (an ephemeral Dagster instance, as the
-    simulation's runs): the measured run and its last status line (`run ...` or `up to date ...`)."""
+    """`als-eca run` on `data` into `warehouse` in a process of its own, on a persistent Dagster instance as
+    `make demo` runs it (its run history stored, next to the warehouse): the measured run and its last status
+    line (`run ...` or `up to date ...`)."""
     env = {**os.environ, "ALS_ECA_PSEUDONYM_KEY": os.environ.get("ALS_ECA_PSEUDONYM_KEY", "benchmark-key"),
-           "ALS_ECA_SNAPSHOT_DIR": str(warehouse.parent / "snapshot")}
-    env.pop("DAGSTER_HOME", None)
+           "ALS_ECA_SNAPSHOT_DIR": str(warehouse.parent / "snapshot"),
+           "DAGSTER_HOME": str(dagster_home(warehouse.parent))}
     command = [sys.executable, "-m", "cli.main", "run", "--proact", str(data / "proact"),
                "--pms", str(data / "pms"), "--warehouse", str(warehouse)] + (["--force"] if force else [])
     done = run_child(command, env=env, cwd=REPO)
