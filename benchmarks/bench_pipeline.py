@@ -80,7 +80,7 @@ def run(scales: list[float], root: Path, repeats: int, around_cold: ColdHook = _
                          for i in range(repeats if scale <= 10 else int(one_cold_above_10))]
                 noop, line = als_eca_run(data, warehouse, force=False)
                 forced = als_eca_run(data, warehouse, force=True)[0].seconds if scale <= 10 else float("nan")
-                incremental = new_pms_export_run(data, Path(tmp)) if scale <= 10 else None
+                incremental = new_pms_export_run(data, Path(tmp))
         except RunFailed as failed:  # the other scales still run; the section says how this one ended
             print(f"whole graph, scale {scale:g}: {failed}", flush=True)
             rows.append({"scale": scale, "error": str(failed), "failure": failed,
@@ -164,6 +164,10 @@ def verdicts(rows: list[dict]) -> list[str]:
                 share = r["incremental_share"]
                 out.append(f"- Scale 1 new PMS export: {r['incremental_s']:.1f} s, {share:.0%} of cold, goal <= 40 %: "
                            + ("met." if share <= 0.40 else f"missed by {100 * (share - 0.40):.0f} points."))
+        if r["scale"] != 1 and "incremental_s" in r and r["incremental_share"] == r["incremental_share"]:
+            out.append(f"- Scale {r['scale']:g} new PMS export: {r['incremental_s']:.1f} s, "
+                       f"{r['incremental_share']:.0%} of cold (the goal is set at scale 1; shown for how the share "
+                       "falls as PRO-ACT's part of the work grows).")
         if r["scale"] == 100:
             out.append(_verdict("Scale 100 peak memory", r["peak_rss_mib"] / 1024, 4, "GiB", digits=2))
     return out

@@ -96,7 +96,7 @@ def dagster_home(folder: Path) -> Path:
     """A Dagster home of the benchmark's own: the repository's dagster.yaml (the instance `make demo`, the schedule
     and the sensor's runs use, whose run history the UI shows), its storage under `folder` instead of the
     repository's .dagster_home/."""
-    home = folder / "dagster_home"
+    home = folder.resolve() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     config = (REPO / "dagster.yaml").read_text().replace("base_dir: .dagster_home", f"base_dir: {home}/.dagster_home")
     (home / "dagster.yaml").write_text(config)
