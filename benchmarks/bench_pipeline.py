@@ -126,7 +126,9 @@ def write_results(rows: list[dict]) -> None:
         "nothing changed: a plain re-run; forced: `--force` on the built warehouse; new PMS export: the newest "
         "export added to a warehouse built from the earlier ones, so the run is refresh_pms (its share of cold in "
         "brackets). Peak RSS: the first run's "
-        "largest process (the run's own or dbt's, from its wait4 rusage). Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
+        "own process (dbt runs inside it; wait4 rusage). Each run uses a persistent Dagster instance of the benchmark's "
+        "own (the repository's dagster.yaml, storage in the benchmark's folder), as `make demo` and scheduled runs "
+        "store their history. Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
         "up to ~1.6x here from minute to minute).", "",
         "| scale | first run, new path (s) | cold (s) | cold runs (s) | nothing changed (s) | forced re-run (s) "
         "| new PMS export (s) | peak RSS (MiB) | reference loop (s) |",
@@ -173,20 +175,29 @@ def verdicts(rows: list[dict]) -> list[str]:
     return out
 
 
-NOTES = """Where the time goes (scale 1, quiet machine, 2026-11-26; one cold run is about 21.5-23.5 s): the dbt \
-step ~7.5-8.5 s, of which dbt's own process is ~7.2 s when run alone (start-up and partial parse 2.1 s, the 38 \
-models and 2 seeds ~2.2 s, the 206 tests ~2.9 s: dbt's per-node cost, not DuckDB's), the rest reading dbt's event \
-stream and the tables' row counts and column types; the raw loads ~2-3.5 s (GX is imported on a second thread \
-meanwhile); the analysis steps ~4 s; the check steps ~1 s; the snapshot ~0.9 s; outside the steps ~5.5 s (imports \
-0.5 s, building the definitions 1.6 s, and Dagster's own work for ~130 steps and ~1,350 events). Measured and not \
-adopted: the dbt tests run as plain SQL by the check steps instead of as dbt nodes (`dbt build` without tests: \
-4.4 s instead of 7.2 s): dbt would no longer skip the models downstream of a failed test, so a mart would be \
-rebuilt on input a blocking test rejected.
+NOTES = """Where the time goes (measured by hand on 2026-12-06 on this machine, reference loop ~0.31 s, i.e. ~1.5x \
+slower than on 2026-11-26; one cold scale-1 run there was ~23.4 s): Python start and imports 0.5 s; building the \
+definitions 2.0 s, almost all of it importing dagster-dbt and the dbt-core it loads (dbt now runs in this process \
+and needs them anyway); the raw loads 4.3 s, of which importing Great Expectations (~3 s of CPU, on a second \
+thread) shares the interpreter with the loads; the dbt step 7.8 s (the project parse from the saved state \
+0.2-1 s, `dbt build` ~5 s: 40 models and seeds ~2.3 s, the 206 tests ~2.5 s, dbt's per-node cost rather than \
+DuckDB's; the warehouse's checkpoint on closing 0.3 s); the analysis steps 4.5 s (10 figures rendered 1.9 s); the \
+snapshot 1.1 s; 61 check steps 1.7 s; Dagster between the 87 steps 1.6 s. At scale 100 (one cold run, 195 s \
+wall, peak RSS 3.1 GiB): PRO-ACT's raw load 65.7 s, the dbt step 41.7 s (52 s of SQL on two threads, led by \
+int_alsfrs_assessments 11.9 s, int_patients 9.8 s, int_proact__subjects 7.1 s, fct_visit 6.4 s), the PMS load \
+16.4 s (10.7 s the questionnaire domain), the snapshot 14.9 s and its identifier scan 4.0 s, the falsification \
+analyses 11.2 s (9.4 s after the Cox change in "Root-cause fixes"), the GX suites ~10 s. Measured and not \
+adopted: the dbt tests run as plain SQL by the check steps instead of as dbt nodes: dbt would no longer skip \
+the models downstream of a failed test, so a mart would be rebuilt on input a blocking test rejected; one dbt \
+test per model and severity with each rule a row of its result (~2 s less at scale 1): a failed check would \
+lose its own compiled SQL and failing-row sample.
 
-Why a new PMS export costs most of a cold run: refresh_pms leaves out PRO-ACT's raw loads, their suites and the \
-PRO-ACT-only models and tests (38 of 81 assets, 63 of 206 dbt tests), but every mart holds PMS patients and every \
-analysis step reads the treated arm, so the marts, the analyses, the report and the snapshot are all rebuilt, and \
-the fixed costs above (start-up, dbt's start and per-node cost, Dagster's per-step work) are paid in full.
+Why a new PMS export costs most of a cold run at scale 1: refresh_pms leaves out PRO-ACT's raw loads, their \
+suites and the PRO-ACT-only models and tests (38 of 81 assets, 63 of 206 dbt tests), but every mart holds PMS \
+patients and every analysis step reads the treated arm, so the marts, the analyses, the report and the snapshot \
+are all rebuilt, and the fixed costs (imports and definitions ~2.5 s, GX's import ~3 s, dbt's per-node cost, \
+Dagster's per-step work) are paid in full whatever the data size. The share falls as PRO-ACT's part of the work \
+grows (the rows for scales 10 and 100).
 """
 
 

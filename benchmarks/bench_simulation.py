@@ -42,7 +42,7 @@ def throughput_verdict(name: str, throughput: dict) -> str:
     return (f"- {name}: {spm:.2f} seeds per minute ({throughput['seeds']} seeds in "
             f"{throughput['wall_seconds'] / 60:.1f} min on {throughput['workers']} workers); {GOAL_SEEDS} seeds take "
             f"{minutes:.1f} min at this speed, goal {GOAL_MINUTES:g} min: {verdict}. Per seed, mean seconds in one "
-            f"worker: {phases}; {throughput['cpu_seconds_per_seed']:.0f} CPU seconds (its worker and dbt).")
+            f"worker: {phases}; {throughput['cpu_seconds_per_seed']:.0f} CPU seconds (its worker, dbt included).")
 
 
 def main() -> None:
@@ -83,7 +83,8 @@ def main() -> None:
 
 SPEED_NOTES = """The workers start once per audit and import Dagster, dbt and GX once. Each runs its seeds at one \
 warehouse path with its own dbt target folder, so dbt parses the project in full once per worker, not once per \
-seed (dbt re-parses whenever the warehouse path in its profile changes). Before/after, 8 seeds at scale 1 on 2 \
+seed (dbt re-parses whenever the warehouse path in its profile changes); since 2026-12-06 dbt runs in the \
+worker's process and the parsed project is kept there, so a worker's later seeds do not parse at all. Before/after, 8 seeds at scale 1 on 2 \
 workers, one after the other on a quiet moment: a new path per seed 120.5 s (3.98 seeds per minute, 29.4 CPU s \
 per seed); one path per worker 106.5 s (4.51 seeds per minute, 26.0 CPU s per seed: ~4.6 CPU s less for each seed \
 after a worker's first). The audit kept 1.95 of the 2 cores busy, so generating one seed's files while another \
