@@ -109,7 +109,7 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
             if key in context.selected_asset_keys:
                 built.append((key, dg.Output(None, output_name=key.to_python_identifier(), metadata={
                     "unique_id": unique_id, "Execution Duration": seconds.get(unique_id)})))
-        yield from with_table_metadata(built, Path(warehouse.path), project.manifest_path)
+        yield from with_table_metadata(built, Path(warehouse.path), project_manifest(project))
         prune_run_targets(invocation.target_path.parent, invocation.target_path.name.split("-")[0])
         errors = [r for r in run_results.get("results", [])
                   if not r["unique_id"].startswith("test.") and r["status"] == "error"]
@@ -129,16 +129,16 @@ def _verbose(context) -> bool:
 
 @functools.cache
 def project_manifest(project: DbtProject) -> Mapping[str, Any]:
+    """The project's manifest.json, read once per process (~12 MB of JSON)."""
     return json.loads(Path(project.manifest_path).read_text())
 
 
 def with_table_metadata(outputs: list[tuple[dg.AssetKey, dg.Output]], warehouse: Path,
-                        manifest_path: Path) -> list[dg.Output]:
+                        manifest: Mapping[str, Any]) -> list[dg.Output]:
     """Each built model's row count and column types (read from the warehouse after dbt exits: the file has one
     writer) and the column descriptions of the dbt docs, as Dagster's standard table metadata."""
     import duckdb
 
-    manifest = json.loads(Path(manifest_path).read_text())
     described = {(n["schema"], n["name"]): {c: v.get("description", "") for c, v in n.get("columns", {}).items()}
                  for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
     out = []
