@@ -76,7 +76,10 @@ def validate_frame(suite: Suite, frame: pd.DataFrame) -> SuiteOutcome:
     for class_name, kwargs in suite.expectations:
         gx_suite.add_expectation(getattr(gxe, class_name)(**kwargs))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(gx_suite)
+    # BASIC: the unexpected count and a sample of unexpected values, which is what the check shows. GX's default
+    # (SUMMARY) also counts the unexpected values and lists their row indexes: ~25 % of the validation time on
+    # the 6.3 M rows of raw.proact_alsfrs at scale 100 (2.4 -> 1.75 s), for nothing shown.
+    result = batch.validate(gx_suite, result_format="BASIC")
     outcomes = []
     for r in result.results:
         details = r.result or {}
