@@ -10,11 +10,14 @@ import dagster as dg
 
 from als_eca.settings import DBT_PROJECT_DIR
 
-_PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
+# The project's own files and folders (a folder's time changes when a file in it is added, removed or renamed).
+_PROJECT_FILES = ("*.yml", "models", "models/**/*", "macros", "macros/**/*", "seeds", "seeds/**/*", "tests",
+                  "tests/**/*")
 
 
-def newest_project_mtime() -> float:
-    paths = (p for pattern in _PROJECT_FILES for p in DBT_PROJECT_DIR.glob(pattern) if p.is_file())
+def newest_project_mtime(project_dir: Path = DBT_PROJECT_DIR) -> float:
+    """When the dbt project last changed: a file edited, added or removed."""
+    paths = (p for pattern in _PROJECT_FILES for p in Path(project_dir).glob(pattern))
     return max((p.stat().st_mtime for p in paths), default=0.0)
 
 
@@ -154,7 +157,7 @@ class WarehouseDbtResource(dg.ConfigurableResource):
         from dbt.cli.main import dbtRunner
 
         vars_ = command[command.index("--vars") + 1]
-        key = (self.project_dir, self.profiles_dir, vars_, newest_project_mtime())
+        key = (self.project_dir, self.profiles_dir, vars_, newest_project_mtime(Path(self.project_dir)))
         if key not in _MANIFESTS:
             # --no-write-json: the parse state (partial_parse.msgpack) is written, not the 12 MB manifest.json,
             # which nothing reads here (~0.2-0.7 s).
