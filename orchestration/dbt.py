@@ -129,7 +129,7 @@ def _verbose(context) -> bool:
 
 @functools.cache
 def project_manifest(project: DbtProject) -> Mapping[str, Any]:
-    """The project's manifest.json, read once per process (~12 MB of JSON)."""
+    """The project's manifest.json, read once per process."""
     return json.loads(Path(project.manifest_path).read_text())
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import dagster as dg
 
 from als_eca.warehouse_lock import warehouse_lock
-from orchestration.dbt_runner import WarehouseDbtResource
+from orchestration.dbt_runner import WarehouseDbtResource, prune_run_targets
 from orchestration.resources import StudyResource, WarehouseResource
 
 RESULTS_FOLDER = "dbt_test_results"
@@ -175,4 +175,5 @@ def run_tests(dbt: WarehouseDbtResource, warehouse: WarehouseResource, study: St
     with warehouse_lock(Path(warehouse.path), on_wait=context.log.warning):
         invocation = dbt.invoke(["test", "--select", " ".join(names)], study_vars=study.load().spec.dbt_vars(),
                                 name="dbt_tests", run_id=context.run.run_id)
+    prune_run_targets(invocation.target_path.parent, "dbt_tests")
     return test_results(invocation.run_results())

@@ -72,7 +72,7 @@ def keep_partial_parse(run_target: Path, dbt_args: list[str], keep: int = 20) ->
 
 
 def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
-    """Each dbt invocation writes its artifacts to a new ~12 MB folder `<prefix>-<run>-<hash>`: keep the newest few
+    """Each dbt invocation writes its artifacts to a new ~5 MB folder `<prefix>-<run>-<hash>`: keep the newest few
     (a running invocation's folder is among the newest), so the disk does not fill one run at a time."""
     import shutil
 
@@ -159,8 +159,8 @@ class WarehouseDbtResource(dg.ConfigurableResource):
         vars_ = command[command.index("--vars") + 1]
         key = (self.project_dir, self.profiles_dir, vars_, newest_project_mtime(Path(self.project_dir)))
         if key not in _MANIFESTS:
-            # --no-write-json: the parse state (partial_parse.msgpack) is written, not the 12 MB manifest.json,
-            # which nothing reads here (~0.2-0.7 s).
+            # --no-write-json: the parse state (partial_parse.msgpack) is written, not the 1.6 MB manifest.json
+            # and the semantic manifest, which nothing reads here (~0.2-0.7 s).
             parsed = dbtRunner().invoke(["parse", "--vars", vars_, *flags, "--quiet", "--no-write-json"])
             _close_dbt_connections()
             if not parsed.success:
