@@ -37,26 +37,10 @@ class _Prepared:
     first_at_risk: np.ndarray  # for each event time, first sorted index with time >= t (its first death)
     deaths: np.ndarray  # for each event time, the number of deaths
     order: np.ndarray  # sorted position -> input row
-
-    @property
-    def offsets(self) -> np.ndarray:
-        """Each event time's first slot (slots are the deaths, in sorted order)."""
-        return np.cumsum(self.deaths) - self.deaths
-
-    @property
-    def slot_time(self) -> np.ndarray:
-        """The event time (index into utimes) of each slot."""
-        return np.repeat(np.arange(len(self.utimes)), self.deaths)
-
-    @property
-    def slot_rank(self) -> np.ndarray:
-        """The slot's rank l = 0..d-1 among its time's d deaths (Efron's l/d weights)."""
-        return np.arange(self.deaths.sum()) - np.repeat(self.offsets, self.deaths)
-
-    @property
-    def death_rows(self) -> np.ndarray:
-        """The sorted row of each slot's death."""
-        return np.repeat(self.first_at_risk, self.deaths) + self.slot_rank
+    offsets: np.ndarray  # each event time's first slot (slots are the deaths, in sorted order)
+    slot_time: np.ndarray  # each slot's event time (index into utimes)
+    slot_rank: np.ndarray  # each slot's rank l = 0..d-1 among its time's d deaths (Efron's l/d weights)
+    death_rows: np.ndarray  # each slot's sorted row
 
 
 def _prepare(time, event, x) -> _Prepared:
@@ -66,7 +50,11 @@ def _prepare(time, event, x) -> _Prepared:
     xm = np.asarray(x, dtype=float)[order]
     ut, deaths = np.unique(t[e == 1], return_counts=True)
     first = np.searchsorted(t, ut, side="left")
-    return _Prepared(t, e, xm, ut, first, deaths, order)
+    offsets = np.cumsum(deaths) - deaths
+    slot_rank = np.arange(deaths.sum()) - np.repeat(offsets, deaths)
+    return _Prepared(t, e, xm, ut, first, deaths, order, offsets=offsets,
+                     slot_time=np.repeat(np.arange(len(ut)), deaths), slot_rank=slot_rank,
+                     death_rows=np.repeat(first, deaths) + slot_rank)
 
 
 @dataclass
@@ -187,11 +175,6 @@ def _score_residuals(pr: _Prepared, beta: np.ndarray) -> np.ndarray:
     return out
 
 
-def _newton_terms(pr: _Prepared, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    terms = _efron_terms(pr, beta)
-    return terms.loglik, terms.u, terms.v
-
-
 def fit_cox(
     time,
     event,
@@ -221,35 +204,34 @@ def fit_cox(
         raise ValueError("no events")
     pr = _prepare(t, e, xm)
     beta = np.zeros(xm.shape[1])
-    start = _efron_terms(pr, beta)
-    ll, u, v = start.loglik, start.u, start.v
-    ll0 = ll
+    current = _efron_terms(pr, beta)
+    ll0 = current.loglik
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        info = v.sum(axis=0)
-        step = np.linalg.solve(info, u.sum(axis=0))
-        new = beta + step
-        ll_new, u_new, v_new = _newton_terms(pr, new)
+        new = beta + np.linalg.solve(current.v.sum(axis=0), current.u.sum(axis=0))
+        trial = _efron_terms(pr, new)
         halvings = 0
-        while ll_new < ll - 1e-12 * abs(ll) and halvings < 30:  # step halving as coxph.fit
+        ll = current.loglik
+        while trial.loglik < ll - 1e-12 * abs(ll) and halvings < 30:  # step halving as coxph.fit
             new = (beta + new) / 2
-            ll_new, u_new, v_new = _newton_terms(pr, new)
+            trial = _efron_terms(pr, new)
             halvings += 1
         # R's criterion |1 - ll/ll_new| <= eps, written without the division: a log-likelihood of exactly 0 (every
         # event alone in its risk set, as in tiny samples) must not divide by zero.
+        ll_new = trial.loglik
         done = abs(ll_new - ll) <= tol * abs(ll_new) if ll_new != 0 else abs(ll_new - ll) <= tol
         done = done and np.max(np.abs(new - beta)) < 1e-8
-        beta, ll, u, v = new, ll_new, u_new, v_new
+        beta, current = new, trial
         if done:
             break
     else:
         raise RuntimeError("Cox model did not converge")
-    vcov = np.linalg.inv(v.sum(axis=0))
+    vcov = np.linalg.inv(current.v.sum(axis=0))
     res = CoxResult(
         names=names,
         coef=beta,
         vcov=vcov,
-        loglik=ll,
+        loglik=current.loglik,
         loglik_null=ll0,
         iterations=it,
         n=len(t),

@@ -98,8 +98,10 @@ def dagster_home(folder: Path) -> Path:
     repository's .dagster_home/."""
     home = folder.resolve() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    config = (REPO / "dagster.yaml").read_text().replace("base_dir: .dagster_home", f"base_dir: {home}/.dagster_home")
-    (home / "dagster.yaml").write_text(config)
+    config = (REPO / "dagster.yaml").read_text()
+    if "base_dir: .dagster_home" not in config:  # else the runs would write the repository's own history
+        raise ValueError(f"{REPO / 'dagster.yaml'} names no base_dir under .dagster_home to move")
+    (home / "dagster.yaml").write_text(config.replace("base_dir: .dagster_home", f"base_dir: {home}/.dagster_home"))
     return home
 
 

@@ -21,8 +21,8 @@ STEPS_MODULE = "als_eca.study.steps"  # statistics and plots: scipy, matplotlib 
 
 def _steps():
     """The study steps, imported on first use rather than when the code location loads (so `dagster dev` starts
-    fast). No longer imported on a second thread during the dbt step: dbt runs in this process since
-    (orchestration/dbt_runner.py), so the import would take the same interpreter lock (measured: no faster)."""
+    fast). Not imported ahead on a second thread during the dbt step: dbt runs in this process
+    (orchestration/dbt_runner.py), so that import would take the same interpreter lock (measured: no faster)."""
     return importlib.import_module(STEPS_MODULE)
 
 

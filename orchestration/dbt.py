@@ -98,8 +98,7 @@ def build_dbt_assets(warehouse: Path) -> dg.AssetsDefinition:
             invocation = dbt.invoke(
                 ["build", *selection.selection_args, *indirect], study_vars=study.load().spec.dbt_vars(),
                 name=context.op_execution_context.op.name, run_id=context.run.run_id, quiet=not _verbose(context),
-                project_dir=str(selection.dbt_project.project_dir) if selection.dbt_project
-                and Path(selection.dbt_project.project_dir) != Path(dbt.project_dir) else None)
+                project_dir=str(selection.dbt_project.project_dir) if selection.dbt_project else None)
         run_results = invocation.run_results()
         save_test_results(test_results(run_results), results_path(warehouse.directory, context.run.run_id))
         seconds = {r["unique_id"]: r.get("execution_time") for r in run_results.get("results", [])}

@@ -3,6 +3,7 @@ steps share, the run folders, and the parse state kept per dbt vars."""
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +82,14 @@ def prune_run_targets(folder: Path, prefix: str, keep: int = 5) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@dataclass
 class DbtInvocation:
     """One finished in-process dbt invocation: where its artifacts are, whether dbt completed, and its results."""
 
-    def __init__(self, target_path: Path, args: list[str], success: bool, exception: BaseException | None,
-                 finished: list[str]):
-        self.target_path = target_path
-        self.args = args  # the dbt arguments, --vars included (the parse state is kept per vars)
-        self.success = success  # False when a node failed or dbt itself could not run
-        self.exception = exception  # dbt could not run at all (a broken project, profile or warehouse)
-        self.finished = finished  # unique ids of the models and seeds built, in the order dbt finished them
+    target_path: Path
+    success: bool  # False when a node failed or dbt itself could not run
+    exception: BaseException | None  # dbt could not run at all (a broken project, profile or warehouse)
+    finished: list[str]  # unique ids of the models and seeds built, in the order dbt finished them
 
     def run_results(self) -> dict:
         path = self.target_path / "run_results.json"
@@ -140,7 +139,9 @@ class WarehouseDbtResource(dg.ConfigurableResource):
                 if node.resource_type in ("model", "seed") and node.node_status == "success":
                     finished.append(node.unique_id)
 
-        manifest = self._manifest(command, flags) if project_dir is None else None
+        # A temporary copy of the project (dagster-dbt's, for a very large selection) is parsed by dbt itself.
+        own_project = project_dir is None or Path(project_dir) == Path(self.project_dir)
+        manifest = self._manifest(command, flags) if own_project else None
         try:
             # dbt.log at info: a line per node and every warning and error, not every SQL statement and debug
             # event (formatting those took ~0.5-1 s of a ~5.5 s scale-1 build).
@@ -149,7 +150,7 @@ class WarehouseDbtResource(dg.ConfigurableResource):
         finally:
             _close_dbt_connections()
         keep_partial_parse(target, command)
-        return DbtInvocation(target, command, result.success, result.exception, finished)
+        return DbtInvocation(target, result.success, result.exception, finished)
 
     def _manifest(self, command: list[str], flags: list[str]):
         """The project parsed for these vars (cached per process while no project file changes); None when dbt
