@@ -249,7 +249,8 @@ def write_peer_section(rows: list[dict], skipped: str | None = None) -> None:
         "model and test, the GX suites, the replication, aligned and falsification analyses, the sensitivity "
         "analyses, the safety tables, the report and the analysts' snapshot. Same files, same benchmark run: each "
         "round times one cold run of ours (the whole-graph benchmark's) and one of the script, in alternating "
-        "order; medians over the rounds. Peak RSS: the largest process of each (wait4 rusage). Reference loop: "
+        "order; medians over the rounds. Peak RSS: each one's process tree (the summed RSS sampled every 100 ms, or the "
+        "largest process's high-water mark if higher). Reference loop: "
         "the host's speed just before (see \"Whole graph\"; ~0.3 s on a quiet machine)."]
     if skipped:
         write_section(title, [*intro, "", f"**Skipped**: {skipped}."])
@@ -297,7 +298,7 @@ WHY = """Why the ratio is what it is: the peer reads only the columns it needs a
 whole graph on every file: the raw load with its contract, quarantine and audit of every file, dbt building every \
 model and running every test (tens of milliseconds per node whatever the data size, plus its start-up), the GX \
 suites, three analyses with their sensitivity analyses and safety tables, the report and the snapshot, and the \
-start of Python with Dagster, dbt and GX (outside the steps). Much of that is a fixed cost per run, which weighs \
+start of Python with Dagster and dbt (outside the steps; GX imports in a worker process on the other core). Much of that is a fixed cost per run, which weighs \
 most at small scales; the part that grows with the rows is DuckDB's SQL and vectorised statistics on both sides."""
 
 

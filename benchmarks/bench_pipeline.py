@@ -1,5 +1,5 @@
 """Benchmark: the whole asset graph (`als-eca run`) cold, re-run with nothing changed, at several scales, each in
-its own process (wall time and that process's peak RSS).
+its own process (wall time and the peak RSS of its process tree).
 
 uv run --frozen python -m benchmarks.bench_pipeline [--scales 1 10] [--data-root data/bench]
 
@@ -126,7 +126,8 @@ def write_results(rows: list[dict]) -> None:
         "nothing changed: a plain re-run; forced: `--force` on the built warehouse; new PMS export: the newest "
         "export added to a warehouse built from the earlier ones, so the run is refresh_pms (its share of cold in "
         "brackets). Peak RSS: the first run's "
-        "own process (dbt runs inside it; wait4 rusage). Each run uses a persistent Dagster instance of the benchmark's "
+        "process tree (dbt runs inside the run's process, Great Expectations in a worker beside it): the larger of the "
+        "summed RSS sampled every 100 ms and the largest process's own high-water mark (wait4). Each run uses a persistent Dagster instance of the benchmark's "
         "own (the repository's dagster.yaml, storage in the benchmark's folder), as `make demo` and scheduled runs "
         "store their history. Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
         "up to ~1.6x here from minute to minute).", "",
@@ -179,7 +180,9 @@ NOTES = """Where the time goes (measured by hand on 2026-12-06 on this machine, 
 slower than on 2026-11-26; one cold scale-1 run there was ~23.4 s): Python start and imports 0.5 s; building the \
 definitions 2.0 s, almost all of it importing dagster-dbt and the dbt-core it loads (dbt now runs in this process \
 and needs them anyway); the raw loads 4.3 s, of which importing Great Expectations (~3 s of CPU, on a second \
-thread) shares the interpreter with the loads; the dbt step 7.8 s (the project parse from the saved state \
+thread) shared the interpreter with the loads (GX now imports in a worker process of its own: the raw loads 2.1 s, \
+while the first analysis step imports SciPy itself, ~0.9 s, which GX's import had brought in; "Root-cause \
+fixes"); the dbt step 7.8 s (the project parse from the saved state \
 0.2-1 s, `dbt build` ~5 s: 40 models and seeds ~2.3 s, the 206 tests ~2.5 s, dbt's per-node cost rather than \
 DuckDB's; the warehouse's checkpoint on closing 0.3 s); the analysis steps 4.5 s (10 figures rendered 1.9 s); the \
 snapshot 1.1 s; 61 check steps 1.7 s; Dagster between the 87 steps 1.6 s. At scale 100 (one cold run, 195 s \
@@ -195,8 +198,8 @@ lose its own compiled SQL and failing-row sample.
 Why a new PMS export costs most of a cold run at scale 1: refresh_pms leaves out PRO-ACT's raw loads, their \
 suites and the PRO-ACT-only models and tests (38 of 81 assets, 63 of 206 dbt tests), but every mart holds PMS \
 patients and every analysis step reads the treated arm, so the marts, the analyses, the report and the snapshot \
-are all rebuilt, and the fixed costs (imports and definitions ~2.5 s, GX's import ~3 s, dbt's per-node cost, \
-Dagster's per-step work) are paid in full whatever the data size. The share falls as PRO-ACT's part of the work \
+are all rebuilt, and the fixed costs (imports and definitions ~2.5 s, dbt's per-node cost, Dagster's per-step \
+work, SciPy's and matplotlib's imports) are paid in full whatever the data size. The share falls as PRO-ACT's part of the work \
 grows (the rows for scales 10 and 100).
 """
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,25 +46,59 @@ def measured():
 @dataclass
 class ChildRun:
     seconds: float
-    peak_rss_mib: float  # the child's own high-water mark, or its largest waited-for descendant's (wait4)
+    peak_rss_mib: float  # the process tree's: see run_child
     returncode: int
     stdout: str
     stderr: str
 
 
+def _tree_rss_bytes(root: int) -> int:
+    """The resident memory of `root` and all its descendants now (Linux /proc), summed."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
 def run_child(command: list[str], env: dict | None = None, cwd: Path | None = None) -> ChildRun:
-    """Run a command to its end: wall seconds and the peak RSS of that one process tree, read from its own
-    `wait4` rusage. RUSAGE_CHILDREN would be the high-water mark over every child so far - two programs measured
-    in one benchmark process would share it."""
+    """Run a command to its end: wall seconds and the peak RSS of its process tree. A run is more than one process
+    (the GX worker beside `als-eca run`, Dagster's log watchers), so the peak is the larger of the tree's summed RSS,
+    sampled every 100 ms (~2 ms of this process a sample), and the child's own `wait4` high-water mark (that of the
+    largest single process, which catches a peak between two samples). RUSAGE_CHILDREN would be the high-water mark
+    over every child so far - two programs measured in one benchmark process would share it."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
+        tree_peak, done = 0, threading.Event()
+
+        def sample() -> None:
+            nonlocal tree_peak
+            while not done.wait(0.1):
+                tree_peak = max(tree_peak, _tree_rss_bytes(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
         out.seek(0)
         err.seek(0)
-        return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
+        return ChildRun(seconds, max(usage.ru_maxrss * 1024, tree_peak) / 2**20, proc.returncode, out.read(),
+                        err.read())
 
 
 class RunFailed(RuntimeError):

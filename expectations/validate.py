@@ -1,11 +1,26 @@
-"""Run a suite with an ephemeral GX context (GX imported here, lazily, and only once per process)."""
+"""Run a suite with an ephemeral GX context in a worker process of its own.
+
+Why a process: importing GX 1.x and building its context costs ~3 s of CPU (up to ~7 s on a cold disk). In the
+run's own process that import, even on a background thread, holds the interpreter lock against the raw loads, dbt
+and the analyses (one CPU-bound interpreter), so it lengthened every run by about as much. In a worker it takes the
+machine's other core: `start()` (called when the raw loads begin) spawns the worker, which imports GX at once; each
+suite's SQL then runs on the caller's DuckDB connection (the warehouse has one writer, so only the caller may read
+it) and the selected columns are sent to the worker as a pandas frame, exactly as they were validated in process.
+The worker lives as long as the process that started it (a simulation worker validates every seed with one).
+"""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import get_context, parent_process
+from multiprocessing.connection import wait
+from multiprocessing.util import Finalize
 from typing import Any
 
 import pandas as pd
@@ -34,17 +49,57 @@ class SuiteOutcome:
         return [o for o in self.outcomes if not o.success]
 
 
-_CONTEXT_LOCK = threading.Lock()  # the context is built once even when a warm-up thread and a suite race for it
+_WORKER_LOCK = threading.Lock()
+_worker: ProcessPoolExecutor | None = None
 
 
-def _context():
-    with _CONTEXT_LOCK:
-        return _build_context()
+def start() -> ProcessPoolExecutor:
+    """The GX worker, spawned on first use; it imports GX and builds its context straight away."""
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is None:
+            # spawn, not fork: the run's process holds DuckDB's and Dagster's threads, which a fork would copy
+            # mid-state.
+            _worker = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_worker_start)
+            _worker.submit(int)  # the pool starts its process on the first task: start it now
+            atexit.register(stop)
+            # A multiprocessing child (a simulation worker) runs no atexit handlers: it joins its own children
+            # first, and would wait for this worker for ever. Its finalizers with a priority run before that join;
+            # this one before the pool's own queues close theirs (priority 10), which would leave the stop unsent.
+            Finalize(None, stop, exitpriority=100)
+        return _worker
 
 
-def warm_up() -> None:
-    """Import GX and build the context now (orchestration.checks.warm_up_gx runs it in a background thread)."""
-    _context()
+def stop() -> None:
+    """End the worker (at exit, or to free its memory)."""
+    global _worker
+    with _WORKER_LOCK:
+        worker, _worker = _worker, None
+    if worker is not None:
+        worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start() -> None:
+    """In the worker: end with the process that started it, even if that one is killed (then nothing would tell the
+    worker to stop, and it would live on, orphaned), and import GX at once."""
+    parent = parent_process()
+    if parent is not None:
+        def watch() -> None:
+            wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    _build_context()
+
+
+def validate(suite: Suite, con) -> SuiteOutcome:
+    """Run the suite's SQL on a DuckDB connection and validate the result in the GX worker."""
+    frame = con.execute(suite.sql).df()
+    try:
+        return start().submit(validate_frame, suite, frame).result()
+    except BrokenProcessPool:  # the worker died (killed, out of memory): once more in a new one, then fail
+        stop()
+        return start().submit(validate_frame, suite, frame).result()
 
 
 @functools.cache
@@ -68,8 +123,9 @@ def _build_context():
 
 
 def validate_frame(suite: Suite, frame: pd.DataFrame) -> SuiteOutcome:
-    """Validate `frame` (the result of `suite.sql`) against the suite's expectations."""
-    gx, context, batch_definition = _context()
+    """Validate `frame` (the result of `suite.sql`) against the suite's expectations, with GX in this process
+    (what the worker runs)."""
+    gx, context, batch_definition = _build_context()
     import great_expectations.expectations as gxe
 
     gx_suite = gx.ExpectationSuite(name=f"{suite.name}")
@@ -94,8 +150,3 @@ def validate_frame(suite: Suite, frame: pd.DataFrame) -> SuiteOutcome:
             )
         )
     return SuiteOutcome(suite=suite.name, success=bool(result.success), rows=len(frame), outcomes=outcomes)
-
-
-def validate(suite: Suite, con) -> SuiteOutcome:
-    """Run the suite's SQL on a DuckDB connection and validate the result."""
-    return validate_frame(suite, con.execute(suite.sql).df())

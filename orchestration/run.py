@@ -54,6 +54,7 @@ def run_pipeline(
     from als_eca.settings import get_settings, preflight
     from als_eca.study.spec import load_study
     from als_eca.warehouse_lock import warehouse_lock
+    from orchestration.checks import warm_up_gx
     from orchestration.definitions import build_definitions
     from orchestration.jobs import PMS_BRANCH
     from orchestration.run_state import check, record_success, up_to_date
@@ -67,6 +68,9 @@ def run_pipeline(
                          snapshot=settings.snapshot_dir / "snapshot.duckdb", report=_report_path(settings))
     if not force and (previous := up_to_date(settings)):
         return replace(skipped, run_id=previous)
+    # GX's worker process starts importing Great Expectations now, on the other core, while the definitions are
+    # built and the raw files load: its suites follow the raw loads (orchestration.checks.warm_up_gx).
+    warm_up_gx()
     definitions = build_definitions(settings)
     skipped_keys = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in skip)).downstream()
     # A persistent instance (DAGSTER_HOME, set by the Makefile) keeps the run's history for the UI.
