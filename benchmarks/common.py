@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,8 @@ def _tree_rss_bytes(root: int) -> int:
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        try:
+        with suppress(OSError):  # the process ended meanwhile
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
     return total
 
 
