@@ -15,6 +15,7 @@ import atexit
 import functools
 import os
 import threading
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -95,11 +96,15 @@ def _worker_start() -> None:
 def validate(suite: Suite, con) -> SuiteOutcome:
     """Run the suite's SQL on a DuckDB connection and validate the result in the GX worker."""
     frame = con.execute(suite.sql).df()
-    try:
-        return start().submit(validate_frame, suite, frame).result()
-    except BrokenProcessPool:  # the worker died (killed, out of memory): once more in a new one, then fail
-        stop()
-        return start().submit(validate_frame, suite, frame).result()
+    for _ in range(2):
+        try:
+            return start().submit(validate_frame, suite, frame).result()
+        except BrokenProcessPool:  # the worker died (killed, out of memory) or could not start: a new one
+            stop()
+    # Twice no worker: e.g. a caller's script without the `if __name__ == "__main__":` guard, which a spawned
+    # process imports again and cannot start from. The suite still runs, in this process.
+    warnings.warn("the GX worker process could not run; validating in this process", RuntimeWarning, stacklevel=2)
+    return validate_frame(suite, frame)
 
 
 @functools.cache

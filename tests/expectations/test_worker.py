@@ -91,3 +91,27 @@ os.kill(os.getpid(), signal.SIGKILL)
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the GX worker outlived the process that started it")
+
+
+def test_a_script_a_worker_cannot_start_from_still_validates(tmp_path):
+    """A script without the `__main__` guard: the spawned worker imports it again and cannot start. The suite then
+    runs in the caller's process, with a warning, rather than failing the check."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"""
+import sys, warnings
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+import duckdb
+from expectations.suites import SUITES
+from expectations.validate import validate
+con = duckdb.connect()
+con.execute("create schema raw")
+con.execute("create table raw.proact_demographics as select * from (values (1, 55, 'Male'), (1, 60, 'Female')) "
+            "t(subject_id, Age, Sex)")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    outcome = validate(next(s for s in SUITES if s.name == "gx_demographics"), con)
+print("RESULT", outcome.success, any("in this process" in str(w.message) for w in caught))
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "RESULT False True" in done.stdout
