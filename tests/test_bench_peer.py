@@ -49,6 +49,15 @@ def test_verdict_states_the_miss_in_ratio_and_seconds():
         "- Scale 1: the goal allows ours 6.0 s; our dbt step alone took 11.0 s, the other steps 7.0 s, the run "
         "outside its steps 6.0 s.")
     assert bench_peer.why({**row, "ratio": 2.5, "ours_phases": phases}) is None
+    # with the stack's bare import time measured, that floor beside the peer's whole run
+    assert bench_peer.why({**row, "scale": 1.0, "ours_phases": phases, "stack_imports_s": 3.0}).endswith(
+        "Importing the stack the design card names (dagster, dagster_dbt, dbt.cli.main) in a fresh process, with "
+        "nothing else done, took 3.0 s: 1.5x the peer's whole run.")
+
+
+def test_the_stack_import_floor_is_a_measured_fresh_import():
+    seconds = bench_peer.stack_imports_seconds(runs=1)
+    assert 0.2 < seconds < 60  # a real import of dagster, dagster-dbt and dbt-core, not a constant
 
 
 def test_our_run_time_is_split_by_kind_of_step():
