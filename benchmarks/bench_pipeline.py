@@ -125,12 +125,12 @@ def write_results(rows: list[dict]) -> None:
         "snapshot and its run stamp deleted, so everything is built from nothing (median of the runs listed); "
         "nothing changed: a plain re-run; forced: `--force` on the built warehouse; new PMS export: the newest "
         "export added to a warehouse built from the earlier ones, so the run is refresh_pms (its share of cold in "
-        "brackets). Peak RSS: the first run's "
-        "process tree (dbt runs inside the run's process, Great Expectations in a worker beside it): the larger of the "
-        "summed RSS sampled every 100 ms and the largest process's own high-water mark (wait4). Each run uses a persistent Dagster instance of the benchmark's "
+        "brackets). Peak RSS: the first run's process tree (dbt runs inside the run's process, Great "
+        "Expectations in a worker beside it): the larger of the summed RSS sampled every 100 ms and the largest "
+        "process's own high-water mark (wait4). Each run uses a persistent Dagster instance of the benchmark's "
         "own (the repository's dagster.yaml, storage in the benchmark's folder), as `make demo` and scheduled runs "
-        "store their history. Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it varies by "
-        "up to ~1.6x here from minute to minute).", "",
+        "store their history. Reference loop: a fixed pure-Python loop timed just before, for the host's speed (it "
+        "varies by up to ~1.6x here from minute to minute).", "",
         "| scale | first run, new path (s) | cold (s) | cold runs (s) | nothing changed (s) | forced re-run (s) "
         "| new PMS export (s) | peak RSS (MiB) | reference loop (s) |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -199,8 +199,8 @@ Why a new PMS export costs most of a cold run at scale 1: refresh_pms leaves out
 suites and the PRO-ACT-only models and tests (38 of 81 assets, 63 of 206 dbt tests), but every mart holds PMS \
 patients and every analysis step reads the treated arm, so the marts, the analyses, the report and the snapshot \
 are all rebuilt, and the fixed costs (imports and definitions ~2.5 s, dbt's per-node cost, Dagster's per-step \
-work, SciPy's and matplotlib's imports) are paid in full whatever the data size. The share falls as PRO-ACT's part of the work \
-grows (the rows for scales 10 and 100).
+work, SciPy's and matplotlib's imports) are paid in full whatever the data size. The share falls as PRO-ACT's \
+part of the work grows (the rows for scales 10 and 100).
 """
 
 

@@ -84,9 +84,9 @@ def main() -> None:
 SPEED_NOTES = """The workers start once per audit and import Dagster, dbt and GX once. Each runs its seeds at one \
 warehouse path with its own dbt target folder, so dbt parses the project in full once per worker, not once per \
 seed (dbt re-parses whenever the warehouse path in its profile changes); since 2026-12-06 dbt runs in the \
-worker's process and the parsed project is kept there, so a worker's later seeds do not parse at all. Before/after, 8 seeds at scale 1 on 2 \
-workers, one after the other on a quiet moment: a new path per seed 120.5 s (3.98 seeds per minute, 29.4 CPU s \
-per seed); one path per worker 106.5 s (4.51 seeds per minute, 26.0 CPU s per seed: ~4.6 CPU s less for each seed \
+worker's process and the parsed project is kept there, so a worker's later seeds do not parse at all. \
+Before/after, 8 seeds at scale 1 on 2 workers, one after the other on a quiet moment: a new path per seed \
+120.5 s (3.98 seeds per minute, 29.4 CPU s per seed); one path per worker 106.5 s (4.51 seeds per minute, 26.0 CPU s per seed: ~4.6 CPU s less for each seed \
 after a worker's first). The audit kept 1.95 of the 2 cores busy, so generating one seed's files while another \
 seed runs would only share the same cores. The rest of a seed is the graph itself (profiled on one seed: dbt \
 build about half of the graph's wall time; Dagster storing ~1,100 events in its in-memory event log, ~4 s; \

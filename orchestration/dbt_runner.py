@@ -33,9 +33,9 @@ PARSE_STATES = "parse_state"  # under dbt's target folder: one saved parse state
 
 def parse_state_path(target_root: Path, dbt_args: list[str]) -> Path:
     """Where the parse state for these dbt vars is kept. dbt re-parses the whole project when its vars or
-    profile differ from the saved state's (benchmarks/results.md: "first run, new path" against "cold"), and both hold the warehouse path: one state per vars (the
-    warehouse and the study's rules) lets every warehouse, and a rebuild of it from nothing, parse only what
-    changed in the code since its own last run."""
+    profile differ from the saved state's (benchmarks/results.md: "first run, new path" against "cold"), and both
+    hold the warehouse path: one state per vars (the warehouse and the study's rules) lets every warehouse, and a
+    rebuild of it from nothing, parse only what changed in the code since its own last run."""
     import hashlib
 
     cli_vars = dbt_args[dbt_args.index("--vars") + 1] if "--vars" in dbt_args else "{}"

@@ -81,10 +81,10 @@ def _worker_folder(work: Path) -> Path:
     """This worker's folder: the seed runs at one fixed path per worker. dbt re-parses its whole project (~3-5 s
     of CPU) whenever the warehouse path in its profile differs from the saved parse state's, so a new path per
     seed would pay that every seed (orchestration.dbt_runner keeps one parse state per warehouse path and vars,
-    and the parsed project itself for the worker's life: dbt runs in the worker's process). The
-    worker's own dbt target folder (DBT_TARGET_PATH) keeps its dbt run folders and parse state in the audit's
-    temporary folder, not in the project's. The project's manifest is brought up to date first, with the project's own target folder: dbt parses
-    into DBT_TARGET_PATH, and a parse there would leave the manifest the assets are built from stale."""
+    and the parsed project itself for the worker's life: dbt runs in the worker's process). The worker's own dbt
+    target folder (DBT_TARGET_PATH) keeps its dbt run folders and parse state in the audit's temporary folder, not
+    in the project's. The project's manifest is brought up to date first, with the project's own target folder:
+    dbt parses into DBT_TARGET_PATH, and a parse there would leave the manifest the assets are built from stale."""
     global _worker_folder_path
     if _worker_folder_path is None:
         from orchestration.dbt import dbt_project
